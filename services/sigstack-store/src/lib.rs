@@ -1,0 +1,1 @@
+//! Storage ports of sigstack and their sqlx implementations.

@@ -1,0 +1,1 @@
+//! Test support for sigstack. Used only from `[dev-dependencies]`.
