@@ -8,6 +8,19 @@
 //!
 //! - [`hash`]: RFC 6962 §2.1 leaf and node hashing.
 //! - [`ids`]: newtypes for leaf indexes, tree sizes, tree IDs and log IDs.
+//! - [`merkle`]: node addressing, the [`merkle::HashReader`] port, tree roots.
+//! - [`tile`]: C2SP tlog-tiles (height 8) addressing, tiles, and the right edge
+//!   that the integrator extends.
+//! - [`inclusion`], [`consistency`]: RFC 6962 §2.1.1 / §2.1.2 proofs and their
+//!   RFC 9162 §2.1.3 / §2.1.4 verifiers.
+//! - [`note`]: C2SP signed notes, their signers and verifiers.
+//! - [`checkpoint`]: C2SP tlog-checkpoint bodies and Rekor v1 checkpoints.
 
+pub mod checkpoint;
+pub mod consistency;
 pub mod hash;
 pub mod ids;
+pub mod inclusion;
+pub mod merkle;
+pub mod note;
+pub mod tile;
