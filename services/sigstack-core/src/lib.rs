@@ -23,4 +23,5 @@ pub mod ids;
 pub mod inclusion;
 pub mod merkle;
 pub mod note;
+pub mod note_keys;
 pub mod tile;
