@@ -1,1 +1,19 @@
-//! Storage ports of sigstack and their sqlx implementations.
+//! Storage ports of sigstack and their two implementations over sqlx:
+//! [`PostgresStore`] (production) and [`SqliteStore`] (embedded, the
+//! quickstart). Only this crate issues SQL. The ports are in [`ports`], each
+//! shaped for its one consumer and stating what it owes on durability; one
+//! conformance suite (`tests/conformance.rs`) runs over both backends.
+
+mod error;
+pub mod ports;
+mod postgres;
+mod rows;
+mod sqlite;
+
+pub use error::StoreError;
+pub use ports::{
+    BatchWrite, LeafRow, LogReader, SequencerBatch, SequencerStore, StoredHead, StoredTile,
+    TreeCatalog, TreeRecord, TreeState,
+};
+pub use postgres::{PostgresBatch, PostgresOptions, PostgresStore};
+pub use sqlite::{SqliteBatch, SqliteStore};

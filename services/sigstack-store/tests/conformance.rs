@@ -1,0 +1,344 @@
+//! One conformance suite for every storage backend, written once and
+//! instantiated for SQLite and PostgreSQL in the same run. The PostgreSQL half
+//! gets its server from `sigstack_testkit::postgres_admin_url`, which panics
+//! when none is configured: these tests never skip.
+
+use std::time::Duration;
+
+use sigstack_core::hash::{Hash, leaf_hash};
+use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
+use sigstack_core::tile::TileId;
+use sigstack_store::{
+    BatchWrite, LeafRow, LogReader, PostgresOptions, PostgresStore, SequencerBatch, SequencerStore,
+    SqliteStore, StoreError, StoredHead, StoredTile, TreeCatalog, TreeState,
+};
+
+/// A store under test and whatever must live as long as it (a temp dir).
+struct Fixture<S> {
+    store: S,
+    _guard: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Fixture<SqliteStore> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("log.db"))
+        .await
+        .expect("open sqlite");
+    Fixture {
+        store,
+        _guard: Some(dir),
+    }
+}
+
+async fn postgres() -> Fixture<PostgresStore> {
+    let admin = sigstack_testkit::postgres_admin_url();
+    let name = sigstack_testkit::unique_name("conformance");
+    PostgresStore::create_database(&admin, &name)
+        .await
+        .expect("create test database");
+    let url = sigstack_testkit::postgres_url_for(&name);
+    let store = PostgresStore::connect(&url, &PostgresOptions::default())
+        .await
+        .expect("connect to the test database");
+    Fixture {
+        store,
+        _guard: None,
+    }
+}
+
+fn tree(id: i64) -> TreeId {
+    TreeId::new(id).expect("positive tree id")
+}
+
+fn leaf(index: u64, data: &[u8]) -> LeafRow {
+    LeafRow {
+        index: LeafIndex::new(index),
+        hash: leaf_hash(data),
+        data: data.to_vec(),
+    }
+}
+
+fn head(size: u64, tag: u8) -> StoredHead {
+    StoredHead {
+        size: TreeSize::new(size),
+        root: Hash([tag; 32]),
+        checkpoint: format!("checkpoint {size} {tag}\n"),
+    }
+}
+
+fn tile(level: u8, index: u64, width: usize, tag: u8) -> StoredTile {
+    StoredTile {
+        id: TileId { level, index },
+        hashes: vec![tag; 32 * width],
+    }
+}
+
+fn genesis() -> BatchWrite {
+    BatchWrite {
+        leaves: vec![leaf(0, b"genesis")],
+        tiles: vec![tile(0, 0, 1, 1)],
+        head: head(1, 1),
+    }
+}
+
+fn batch_after(size: u64, count: u64, tag: u8) -> BatchWrite {
+    let leaves = (size..size + count)
+        .map(|i| leaf(i, format!("leaf {i} {tag}").as_bytes()))
+        .collect();
+    let width = usize::try_from((size + count) % 256).expect("small");
+    BatchWrite {
+        leaves,
+        tiles: vec![tile(0, 0, width.max(1), tag)],
+        head: head(size + count, tag),
+    }
+}
+
+async fn create_and_read_tree<S: TreeCatalog + LogReader>(s: &S) {
+    s.create_tree("rekor", tree(11), genesis())
+        .await
+        .expect("create");
+    let trees = s.trees("rekor").await.expect("trees");
+    assert_eq!(trees.len(), 1);
+    assert_eq!(trees[0].tree_id, tree(11));
+    assert_eq!(trees[0].state, TreeState::Active);
+    assert_eq!(s.head(tree(11)).await.expect("head"), Some(head(1, 1)));
+    assert_eq!(s.head(tree(12)).await.expect("head"), None);
+    let leaves = s
+        .leaves(tree(11), LeafIndex::new(0), 10)
+        .await
+        .expect("leaves");
+    assert_eq!(leaves, vec![leaf(0, b"genesis")]);
+    assert_eq!(
+        s.leaf_index(tree(11), &leaf_hash(b"genesis"))
+            .await
+            .expect("by hash"),
+        Some(LeafIndex::new(0))
+    );
+    let tiles = s.tiles(
+        tree(11),
+        &[TileId { level: 0, index: 0 }, TileId { level: 1, index: 0 }],
+    );
+    assert_eq!(tiles.await.expect("tiles"), vec![tile(0, 0, 1, 1)]);
+    assert_eq!(
+        s.checkpoint_at(tree(11), TreeSize::new(1))
+            .await
+            .expect("checkpoint"),
+        Some(head(1, 1).checkpoint)
+    );
+}
+
+async fn one_active_tree_per_log<S: TreeCatalog + LogReader>(s: &S) {
+    s.create_tree("rekor", tree(21), genesis())
+        .await
+        .expect("create");
+    let err = s
+        .create_tree("rekor", tree(22), genesis())
+        .await
+        .expect_err("second active tree");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = s
+        .create_tree("ct", tree(21), genesis())
+        .await
+        .expect_err("tree id taken");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        s.head(tree(22)).await.expect("head"),
+        None,
+        "refused tree left nothing"
+    );
+    assert!(s.trees("ct").await.expect("trees").is_empty());
+    // After freezing, the log may start a new tree; both stay listed in order.
+    s.freeze_tree(tree(21)).await.expect("freeze");
+    s.create_tree("rekor", tree(22), genesis())
+        .await
+        .expect("create after freeze");
+    let trees = s.trees("rekor").await.expect("trees");
+    let listed: Vec<_> = trees.iter().map(|t| (t.tree_id, t.state)).collect();
+    assert_eq!(
+        listed,
+        vec![(tree(21), TreeState::Frozen), (tree(22), TreeState::Active)]
+    );
+    assert!(matches!(
+        s.freeze_tree(tree(99)).await,
+        Err(StoreError::TreeNotFound(_))
+    ));
+}
+
+async fn batch_commits_everything<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
+    s.create_tree("rekor", tree(31), genesis())
+        .await
+        .expect("create");
+    let mut batch = s.begin_batch(tree(31)).await.expect("begin");
+    assert_eq!(batch.head(), &head(1, 1));
+    let wanted = [leaf_hash(b"genesis"), leaf_hash(b"absent")];
+    assert_eq!(
+        batch.find_leaves(&wanted).await.expect("dedup"),
+        vec![(wanted[0], LeafIndex::new(0))]
+    );
+    batch.commit(batch_after(1, 300, 2)).await.expect("commit");
+    assert_eq!(s.head(tree(31)).await.expect("head"), Some(head(301, 2)));
+    assert_eq!(
+        s.leaves(tree(31), LeafIndex::new(0), 1000)
+            .await
+            .expect("leaves")
+            .len(),
+        301
+    );
+    assert_eq!(
+        s.leaves(tree(31), LeafIndex::new(299), 5)
+            .await
+            .expect("leaves")
+            .len(),
+        2
+    );
+    assert!(
+        s.checkpoint_at(tree(31), TreeSize::new(301))
+            .await
+            .expect("cp")
+            .is_some()
+    );
+    // A narrower version of a tile never replaces a wider one.
+    let batch = s.begin_batch(tree(31)).await.expect("begin");
+    let mut write = batch_after(301, 1, 3);
+    write.tiles = vec![tile(0, 0, 2, 3)];
+    batch.commit(write).await.expect("commit");
+    let stored = s
+        .tiles(tree(31), &[TileId { level: 0, index: 0 }])
+        .await
+        .expect("tiles");
+    assert_eq!(
+        stored,
+        vec![tile(0, 0, 45, 2)],
+        "tile kept its wider version"
+    );
+}
+
+async fn failed_batches_leave_nothing<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
+    s.create_tree("rekor", tree(41), genesis())
+        .await
+        .expect("create");
+    // Dropped without commit: rolled back.
+    {
+        let batch = s.begin_batch(tree(41)).await.expect("begin");
+        drop(batch);
+    }
+    // Sizes that do not add up.
+    let batch = s.begin_batch(tree(41)).await.expect("begin");
+    let mut write = batch_after(1, 3, 2);
+    write.head.size = TreeSize::new(9);
+    assert!(matches!(
+        batch.commit(write).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    // A leaf already stored.
+    let batch = s.begin_batch(tree(41)).await.expect("begin");
+    let mut write = batch_after(1, 3, 2);
+    write.leaves[1] = LeafRow {
+        index: LeafIndex::new(2),
+        ..leaf(0, b"genesis")
+    };
+    assert!(matches!(
+        batch.commit(write).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.head(tree(41)).await.expect("head"), Some(head(1, 1)));
+    assert_eq!(
+        s.leaves(tree(41), LeafIndex::new(0), 10)
+            .await
+            .expect("leaves")
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.checkpoint_at(tree(41), TreeSize::new(4))
+            .await
+            .expect("cp"),
+        None
+    );
+    // The store keeps serving.
+    let batch = s.begin_batch(tree(41)).await.expect("begin");
+    batch.commit(batch_after(1, 3, 2)).await.expect("commit");
+    assert_eq!(s.head(tree(41)).await.expect("head"), Some(head(4, 2)));
+}
+
+async fn frozen_and_unknown_trees<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
+    assert!(matches!(
+        s.begin_batch(tree(51)).await,
+        Err(StoreError::TreeNotFound(_))
+    ));
+    s.create_tree("rekor", tree(51), genesis())
+        .await
+        .expect("create");
+    s.freeze_tree(tree(51)).await.expect("freeze");
+    assert!(matches!(
+        s.begin_batch(tree(51)).await,
+        Err(StoreError::TreeFrozen(_))
+    ));
+    assert_eq!(
+        s.head(tree(51)).await.expect("reads still work"),
+        Some(head(1, 1))
+    );
+}
+
+async fn writers_are_serialised<S>(s: &S)
+where
+    S: TreeCatalog + LogReader + SequencerStore + Clone + 'static,
+{
+    s.create_tree("rekor", tree(61), genesis())
+        .await
+        .expect("create");
+    let first = s.begin_batch(tree(61)).await.expect("begin first");
+    let other = s.clone();
+    let second = tokio::spawn(async move {
+        let batch = other.begin_batch(tree(61)).await.expect("begin second");
+        batch.head().clone()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "second writer must wait for the first"
+    );
+    first
+        .commit(batch_after(1, 5, 2))
+        .await
+        .expect("commit first");
+    let seen = tokio::time::timeout(Duration::from_secs(10), second)
+        .await
+        .expect("second writer proceeds")
+        .expect("task");
+    assert_eq!(seen, head(6, 2), "second writer sees the first one's head");
+}
+
+macro_rules! conformance_suite {
+    ($backend:ident) => {
+        mod $backend {
+            #[tokio::test]
+            async fn create_and_read_tree() {
+                super::create_and_read_tree(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn one_active_tree_per_log() {
+                super::one_active_tree_per_log(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn batch_commits_everything() {
+                super::batch_commits_everything(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn failed_batches_leave_nothing() {
+                super::failed_batches_leave_nothing(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn frozen_and_unknown_trees() {
+                super::frozen_and_unknown_trees(&super::$backend().await.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn writers_are_serialised() {
+                super::writers_are_serialised(&super::$backend().await.store).await;
+            }
+        }
+    };
+}
+
+conformance_suite!(sqlite);
+conformance_suite!(postgres);
