@@ -1,1 +1,29 @@
-//! The log engine.
+//! The append-only log engine both sigstack logs share (the transparency log
+//! and the CT log are personalities on it). It knows neither Rekor's nor CT's
+//! wire formats: a leaf is opaque bytes, a checkpoint's origin is the
+//! personality's choice.
+//!
+//! - [`Engine`]: creates trees (with the log's own genesis entry at index 0)
+//!   and hands out a [`TreeWriter`] per tree.
+//! - [`sequencer`]: one task per tree; each batch is sequenced, integrated and
+//!   published inside one store transaction, and acknowledged only after commit.
+//! - [`integrator`]: extends the tiles at the right edge.
+//! - [`publisher`]: signs one checkpoint per batch.
+//! - [`reader`]: heads, leaves and proofs served from tiles.
+//!
+//! It issues no SQL: everything durable goes through `sigstack-store`'s ports.
+
+mod config;
+mod engine;
+mod error;
+mod integrator;
+pub mod publisher;
+pub mod reader;
+pub mod sequencer;
+
+pub use config::{EngineConfig, MAX_LEAF_BYTES};
+pub use engine::{Appended, Engine, EngineStore, TreeWriter};
+pub use error::EngineError;
+pub use publisher::{OriginFn, Publisher};
+pub use reader::TreeReader;
+pub use sequencer::PublishedHead;

@@ -1,0 +1,244 @@
+//! The engine's front door: creating trees, appending through each tree's
+//! sequencer, and reading.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sigstack_core::hash::{Hash, leaf_hash};
+use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
+use sigstack_core::inclusion;
+use sigstack_core::tile::RightEdge;
+use sigstack_store::{BatchWrite, LeafRow, LogReader, SequencerStore, StoredHead, TreeCatalog};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::integrator::{integrate, to_stored};
+use crate::publisher::Publisher;
+use crate::reader::TreeReader;
+use crate::sequencer::{AppendRequest, PublishedHead, Sequencer};
+
+/// What a caller hears once its leaf is committed.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub index: LeafIndex,
+    /// The leaf was already in the tree; `index` is where it already was.
+    pub duplicate: bool,
+    /// The signed head of the batch that committed (or re-confirmed) the leaf.
+    pub head: Arc<PublishedHead>,
+    /// Inclusion proof of `index` against `head`, leaf level first.
+    pub proof: Vec<Hash>,
+}
+
+/// Anything the engine can store to: every port of `sigstack-store`.
+pub trait EngineStore: TreeCatalog + SequencerStore + LogReader + Clone + 'static {}
+impl<T: TreeCatalog + SequencerStore + LogReader + Clone + 'static> EngineStore for T {}
+
+/// Appends to one tree through its sequencer.
+#[derive(Debug, Clone)]
+pub struct TreeWriter {
+    tree: TreeId,
+    queue: mpsc::Sender<AppendRequest>,
+    max_leaf_bytes: usize,
+}
+
+impl TreeWriter {
+    pub fn tree(&self) -> TreeId {
+        self.tree
+    }
+
+    /// Appends `data` as a leaf and waits until its batch is committed.
+    ///
+    /// # Errors
+    /// [`EngineError::EmptyLeaf`] and [`EngineError::LeafTooLarge`] before
+    /// anything is queued; [`EngineError::TreeFrozen`],
+    /// [`EngineError::BatchFailed`] or [`EngineError::SequencerStopped`] when
+    /// the batch did not commit (nothing of it was stored).
+    pub async fn append(&self, data: Vec<u8>) -> Result<Appended, EngineError> {
+        check_leaf(&data, self.max_leaf_bytes)?;
+        // Hashing here, on the caller's task, keeps it off the sequencer's.
+        let hash = leaf_hash(&data);
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(AppendRequest { data, hash, reply })
+            .await
+            .map_err(|_| EngineError::SequencerStopped(self.tree))?;
+        let sequenced = answer
+            .await
+            .map_err(|_| EngineError::SequencerStopped(self.tree))??;
+        let proof = inclusion::prove(
+            sequenced.index,
+            sequenced.head.size,
+            sequenced.tiles.as_ref(),
+        )
+        .map_err(|e| EngineError::Corrupt(format!("proof of a committed leaf: {e}")))?;
+        Ok(Appended {
+            index: sequenced.index,
+            duplicate: sequenced.duplicate,
+            head: sequenced.head,
+            proof,
+        })
+    }
+}
+
+fn check_leaf(data: &[u8], max: usize) -> Result<(), EngineError> {
+    if data.is_empty() {
+        return Err(EngineError::EmptyLeaf);
+    }
+    if data.len() > max {
+        return Err(EngineError::LeafTooLarge {
+            size: data.len(),
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// The log engine over one store.
+#[derive(Debug)]
+pub struct Engine<S> {
+    store: S,
+    config: Arc<EngineConfig>,
+    publisher: Publisher,
+    reader: TreeReader<S>,
+    writers: Mutex<HashMap<TreeId, (TreeWriter, JoinHandle<()>)>>,
+}
+
+impl<S: EngineStore> Engine<S> {
+    /// # Errors
+    /// [`EngineError::InvalidRange`] naming a setting out of range.
+    pub fn new(store: S, config: EngineConfig, publisher: Publisher) -> Result<Self, EngineError> {
+        config.validate().map_err(EngineError::InvalidRange)?;
+        let reader = TreeReader::new(store.clone(), config.tile_cache_tiles);
+        Ok(Self {
+            store,
+            config: Arc::new(config),
+            publisher,
+            reader,
+            writers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn reader(&self) -> &TreeReader<S> {
+        &self.reader
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Creates `tree` as `log`'s active tree, with `genesis` (the log's own
+    /// entry) at index 0, committed and signed before this returns, so that
+    /// no client entry ever receives proof index 0.
+    ///
+    /// # Errors
+    /// [`EngineError::EmptyLeaf`]/[`EngineError::LeafTooLarge`] for the
+    /// genesis entry; a store conflict when the ID is taken or the log has an
+    /// active tree.
+    pub async fn create_tree(
+        &self,
+        log: &str,
+        tree: TreeId,
+        genesis: Vec<u8>,
+    ) -> Result<PublishedHead, EngineError> {
+        check_leaf(&genesis, self.config.max_leaf_bytes)?;
+        let mut edge = RightEdge::empty();
+        let hash = leaf_hash(&genesis);
+        let integrated = integrate(&mut edge, &[hash]);
+        let checkpoint = self
+            .publisher
+            .publish(tree, integrated.size, integrated.root)
+            .map_err(EngineError::Publish)?;
+        let head = StoredHead {
+            size: integrated.size,
+            root: integrated.root,
+            checkpoint,
+        };
+        let write = BatchWrite {
+            leaves: vec![LeafRow {
+                index: LeafIndex::new(0),
+                hash,
+                data: genesis,
+            }],
+            tiles: integrated.changed.iter().map(to_stored).collect(),
+            head: head.clone(),
+        };
+        self.store.create_tree(log, tree, write).await?;
+        Ok(PublishedHead {
+            tree,
+            size: head.size,
+            root: head.root,
+            checkpoint: head.checkpoint,
+        })
+    }
+
+    /// The writer of `tree`, starting its sequencer on first use.
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownTree`] for a tree the store does not have.
+    pub async fn writer(&self, tree: TreeId) -> Result<TreeWriter, EngineError> {
+        let mut writers = self.writers.lock().await;
+        if let Some((writer, task)) = writers.get(&tree)
+            && !task.is_finished()
+        {
+            return Ok(writer.clone());
+        }
+        if self.store.head(tree).await?.is_none() {
+            return Err(EngineError::UnknownTree(tree));
+        }
+        let (queue, requests) = mpsc::channel(self.config.queue_depth);
+        let sequencer = Sequencer {
+            tree,
+            store: self.store.clone(),
+            publisher: self.publisher.clone(),
+            config: Arc::clone(&self.config),
+            edge: None,
+        };
+        let task = tokio::spawn(sequencer.run(requests));
+        let writer = TreeWriter {
+            tree,
+            queue,
+            max_leaf_bytes: self.config.max_leaf_bytes,
+        };
+        writers.insert(tree, (writer.clone(), task));
+        Ok(writer)
+    }
+
+    /// Appends to `tree` (see [`TreeWriter::append`]).
+    ///
+    /// # Errors
+    /// As [`Engine::writer`] and [`TreeWriter::append`].
+    pub async fn append(&self, tree: TreeId, data: Vec<u8>) -> Result<Appended, EngineError> {
+        self.writer(tree).await?.append(data).await
+    }
+
+    /// The latest committed head of `tree`.
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownTree`], or a store error.
+    pub async fn head(&self, tree: TreeId) -> Result<StoredHead, EngineError> {
+        self.reader.head(tree).await
+    }
+
+    /// Stops taking appends, lets every sequencer commit what it has queued,
+    /// and waits for them. Clones of a [`TreeWriter`] held elsewhere keep
+    /// their sequencer alive until they are dropped.
+    pub async fn shutdown(&self) {
+        let drained: Vec<_> = self.writers.lock().await.drain().collect();
+        for (_, (writer, task)) in drained {
+            drop(writer);
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "sequencer task ended abnormally");
+            }
+        }
+    }
+
+    /// Size of a tree, for callers that only need the number.
+    ///
+    /// # Errors
+    /// As [`Engine::head`].
+    pub async fn size(&self, tree: TreeId) -> Result<TreeSize, EngineError> {
+        Ok(self.head(tree).await?.size)
+    }
+}
