@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use lru::LruCache;
 use sigstack_core::hash::Hash;
 use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
-use sigstack_core::merkle::NodeId;
+use sigstack_core::merkle::{self, NodeId};
 use sigstack_core::tile::{TILE_WIDTH, Tile, TileId, TileSet, tiles_for};
 use sigstack_core::{consistency, inclusion};
 use sigstack_store::{LeafRow, LogReader, StoredHead};
@@ -131,6 +131,17 @@ impl<S: LogReader> TreeReader<S> {
         self.check_size(tree, second).await?;
         let tiles = self.tile_set(tree, &nodes).await?;
         consistency::prove(first, second, &tiles).map_err(|e| EngineError::Corrupt(e.to_string()))
+    }
+
+    /// The root of the tree at an earlier (or the current) `size`.
+    ///
+    /// # Errors
+    /// [`EngineError::SizeBeyondTree`] when `size` exceeds the committed size.
+    pub async fn root_at(&self, tree: TreeId, size: TreeSize) -> Result<Hash, EngineError> {
+        self.check_size(tree, size).await?;
+        let nodes = merkle::root_nodes(size);
+        let tiles = self.tile_set(tree, &nodes).await?;
+        merkle::tree_root(size, &tiles).map_err(|e| EngineError::Corrupt(e.to_string()))
     }
 
     async fn check_size(&self, tree: TreeId, size: TreeSize) -> Result<(), EngineError> {

@@ -1,1 +1,22 @@
-fn main() {}
+//! The `sigstack` binary: parses the command line, sets up telemetry and
+//! wires the crates together. It holds no domain logic and issues no SQL.
+
+mod backend;
+mod bench;
+mod cli;
+mod telemetry;
+
+use clap::Parser as _;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Bench(cli::BenchCommand::Engine(args)) => bench::engine(args).await,
+        }
+    })
+}
