@@ -27,8 +27,10 @@ CREATE TABLE leaves (
     leaf_data   BYTEA NOT NULL,
     PRIMARY KEY (tree_id, leaf_index)
 );
--- Deduplication by leaf hash, per tree.
-CREATE UNIQUE INDEX leaves_by_hash ON leaves (tree_id, leaf_hash);
+-- Deduplication by leaf hash, per tree. The hash leads, so a lookup by hash
+-- can use no other index: with tree_id first, PostgreSQL planned lookups for a
+-- tree newer than its statistics as a scan of the whole tree.
+CREATE UNIQUE INDEX leaves_by_hash ON leaves (leaf_hash, tree_id);
 
 -- C2SP tlog-tiles: the newest version of each tile (partial tiles are
 -- rewritten until full; a prefix of a tile is the tile at a smaller size).

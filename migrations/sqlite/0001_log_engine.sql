@@ -26,7 +26,7 @@ CREATE TABLE leaves (
     leaf_data   BLOB NOT NULL,
     PRIMARY KEY (tree_id, leaf_index)
 ) STRICT;
-CREATE UNIQUE INDEX leaves_by_hash ON leaves (tree_id, leaf_hash);
+CREATE UNIQUE INDEX leaves_by_hash ON leaves (leaf_hash, tree_id);
 
 CREATE TABLE tiles (
     tree_id     INTEGER NOT NULL REFERENCES trees (tree_id),

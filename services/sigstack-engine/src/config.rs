@@ -25,7 +25,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            max_batch: 512,
+            max_batch: 256,
             max_wait: Duration::from_millis(2),
             max_leaf_bytes: MAX_LEAF_BYTES,
             queue_depth: 8192,

@@ -137,7 +137,9 @@ impl<S: SequencerStore> Sequencer<S> {
         &mut self,
         batch: &[AppendRequest],
     ) -> Result<(PublishedHead, Vec<Slot>, Arc<TileSet>), EngineError> {
+        let started = Instant::now();
         let mut tx = self.store.begin_batch(self.tree).await?;
+        let locked = Instant::now();
         let head = tx.head().clone();
         let mut edge = match self.edge.take() {
             Some(edge) if edge.size() == head.size && edge.root() == head.root => edge,
@@ -145,10 +147,12 @@ impl<S: SequencerStore> Sequencer<S> {
         };
 
         let (slots, leaves) = sequence(&mut tx, batch, head.size).await?;
+        let sequenced = Instant::now();
 
         let previous = edge.tiles().to_vec();
         let new_hashes: Vec<Hash> = leaves.iter().map(|l| l.hash).collect();
         let integrated = integrate(&mut edge, &new_hashes);
+        let integrated_at = Instant::now();
 
         // A batch of nothing but duplicates changes nothing: it is answered
         // with the committed head and writes no second checkpoint for it.
@@ -159,6 +163,8 @@ impl<S: SequencerStore> Sequencer<S> {
                 .publish(self.tree, integrated.size, integrated.root)
                 .map_err(EngineError::Publish)?
         };
+
+        let signed_at = Instant::now();
 
         // Proof material: the previous right edge and every changed tile hold
         // all nodes the new leaves' proofs need; older duplicates need the
@@ -205,11 +211,25 @@ impl<S: SequencerStore> Sequencer<S> {
                 .collect(),
             head: new_head.clone(),
         };
-        if write.leaves.is_empty() {
+        let new_leaves = write.leaves.len();
+        let prepared = Instant::now();
+        if new_leaves == 0 {
             drop(tx);
         } else {
             tx.commit(write).await?;
         }
+        let committed = Instant::now();
+        tracing::debug!(
+            size = %integrated.size,
+            new_leaves,
+            lock_us = (locked - started).as_micros() as u64,
+            sequence_us = (sequenced - locked).as_micros() as u64,
+            integrate_us = (integrated_at - sequenced).as_micros() as u64,
+            publish_us = (signed_at - integrated_at).as_micros() as u64,
+            prepare_us = (prepared - signed_at).as_micros() as u64,
+            commit_us = (committed - prepared).as_micros() as u64,
+            "batch committed"
+        );
         self.edge = Some(edge);
         let published = PublishedHead {
             tree: self.tree,

@@ -211,16 +211,22 @@ impl SequencerBatch for PostgresBatch {
 
     async fn find_leaves(&mut self, hashes: &[Hash]) -> Result<Vec<(Hash, LeafIndex)>, StoreError> {
         let wanted: Vec<&[u8]> = hashes.iter().map(|h| h.0.as_slice()).collect();
+        // By hash alone, filtered by tree here: the only index that serves
+        // this predicate is `leaves_by_hash`, whatever the statistics say
+        // about a young tree (see migrations/postgres/0001).
         let rows = sqlx::query(
-            "SELECT leaf_hash, leaf_index FROM leaves WHERE tree_id = $1 AND leaf_hash = ANY($2)",
+            "SELECT tree_id, leaf_hash, leaf_index FROM leaves WHERE leaf_hash = ANY($1)",
         )
-        .bind(self.tree.get())
         .bind(wanted)
         .fetch_all(&mut *self.tx)
         .await?;
-        rows.iter()
-            .map(|r| Ok((decode_hash(r.try_get(0)?)?, decode_index(r.try_get(1)?)?)))
-            .collect()
+        let mut found = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if r.try_get::<i64, _>(0)? == self.tree.get() {
+                found.push((decode_hash(r.try_get(1)?)?, decode_index(r.try_get(2)?)?));
+            }
+        }
+        Ok(found)
     }
 
     async fn commit(mut self, write: BatchWrite) -> Result<(), StoreError> {
@@ -379,13 +385,15 @@ impl LogReader for PostgresStore {
     }
 
     async fn leaf_index(&self, tree: TreeId, hash: &Hash) -> Result<Option<LeafIndex>, StoreError> {
-        let index: Option<i64> = sqlx::query_scalar(
-            "SELECT leaf_index FROM leaves WHERE tree_id = $1 AND leaf_hash = $2",
-        )
-        .bind(tree.get())
-        .bind(hash.0.as_slice())
-        .fetch_optional(&self.pool)
-        .await?;
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT tree_id, leaf_index FROM leaves WHERE leaf_hash = $1")
+                .bind(hash.0.as_slice())
+                .fetch_all(&self.pool)
+                .await?;
+        let index = rows
+            .into_iter()
+            .find(|(t, _)| *t == tree.get())
+            .map(|(_, i)| i);
         index.map(decode_index).transpose()
     }
 

@@ -76,7 +76,7 @@ pub struct EngineBenchArgs {
     #[arg(long)]
     pub tree_id: Option<i64>,
     /// Sequencer batch limit.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 256)]
     pub max_batch: usize,
     /// Sequencer batch wait in milliseconds.
     #[arg(long, default_value_t = 2)]
