@@ -25,7 +25,11 @@ pub(crate) use with_store;
 
 pub async fn open_sqlite(args: &StoreArgs) -> anyhow::Result<SqliteStore> {
     debug_assert_eq!(args.backend, Backend::Sqlite);
-    Ok(SqliteStore::open(&sqlite_path(&args.database_url)).await?)
+    let path = sqlite_path(&args.database_url);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(SqliteStore::open(&path).await?)
 }
 
 pub async fn open_postgres(args: &StoreArgs, connections: u32) -> anyhow::Result<PostgresStore> {

@@ -13,7 +13,7 @@ use sigstack_core::ids::TreeId;
 use sigstack_engine::{Appended, Engine, EngineStore, TreeWriter};
 use tokio::sync::Semaphore;
 
-use super::stats::{ms, quantile, rss_kib};
+use super::stats::{Histogram, ms, rss_kib};
 use crate::cli::EngineBenchArgs;
 
 pub async fn run<S: EngineStore>(
@@ -34,14 +34,14 @@ pub async fn run<S: EngineStore>(
     ));
 
     let started = Instant::now();
-    let (mut latencies, errors) = match args.rate {
+    let (latencies, errors) = match args.rate {
         None => closed_loop(&writer, args, nonce, &printer, &done).await,
         Some(rate) => open_loop(&writer, args, rate, nonce, &printer, &done).await?,
     };
     let elapsed = started.elapsed();
     monitor.abort();
 
-    let acked = latencies.len() as u64;
+    let acked = latencies.count();
     let (rss, peak) = rss_kib();
     let report = [
         format!("backend: {:?}", args.store.backend),
@@ -49,8 +49,8 @@ pub async fn run<S: EngineStore>(
         format!("leaves acknowledged: {acked} (errors: {errors})"),
         format!("elapsed_s: {:.3}", elapsed.as_secs_f64()),
         format!("leaves_per_s: {:.0}", acked as f64 / elapsed.as_secs_f64()),
-        format!("ack_p50_ms: {}", ms(quantile(&mut latencies, 0.50))),
-        format!("ack_p99_ms: {}", ms(quantile(&mut latencies, 0.99))),
+        format!("ack_p50_ms: {}", ms(latencies.quantile(0.50))),
+        format!("ack_p99_ms: {}", ms(latencies.quantile(0.99))),
         format!("rss_kib: {rss}"),
         format!("peak_rss_kib: {peak}"),
     ];
@@ -70,7 +70,7 @@ async fn closed_loop(
     nonce: u64,
     printer: &Arc<AckPrinter>,
     done: &Arc<AtomicU64>,
-) -> (Vec<Duration>, u64) {
+) -> (Histogram, u64) {
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency.max(1) {
@@ -82,7 +82,7 @@ async fn closed_loop(
         );
         let (total, leaf_bytes) = (args.leaves, args.leaf_bytes);
         tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
+            let mut latencies = Histogram::default();
             let mut errors = 0u64;
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
@@ -93,7 +93,7 @@ async fn closed_loop(
                 let sent = Instant::now();
                 match append_one(&writer, data, &printer).await {
                     Ok(()) => {
-                        latencies.push(sent.elapsed());
+                        latencies.record(sent.elapsed());
                         done.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(()) => errors += 1,
@@ -102,11 +102,11 @@ async fn closed_loop(
             (latencies, errors)
         }));
     }
-    let mut all = Vec::with_capacity(usize::try_from(args.leaves).unwrap_or(0));
+    let mut all = Histogram::default();
     let mut errors = 0;
     for task in tasks {
         if let Ok((l, e)) = task.await {
-            all.extend(l);
+            all.merge(&l);
             errors += e;
         }
     }
@@ -120,11 +120,12 @@ async fn open_loop(
     nonce: u64,
     printer: &Arc<AckPrinter>,
     done: &Arc<AtomicU64>,
-) -> anyhow::Result<(Vec<Duration>, u64)> {
+) -> anyhow::Result<(Histogram, u64)> {
     anyhow::ensure!(rate > 0, "--rate must be positive");
-    let in_flight = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let slots = u32::try_from(args.concurrency.max(1))?;
+    let in_flight = Arc::new(Semaphore::new(slots as usize));
+    let results = Arc::new(std::sync::Mutex::new((Histogram::default(), 0u64)));
     let start = Instant::now();
-    let mut tasks = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     let mut issued = 0u64;
     while issued < args.leaves {
@@ -133,26 +134,35 @@ async fn open_loop(
         while issued < due {
             let scheduled = start + Duration::from_secs_f64(issued as f64 / rate as f64);
             let permit = Arc::clone(&in_flight).acquire_owned().await?;
-            let (writer, printer, done) = (writer.clone(), Arc::clone(printer), Arc::clone(done));
+            let (writer, printer, done, results) = (
+                writer.clone(),
+                Arc::clone(printer),
+                Arc::clone(done),
+                Arc::clone(&results),
+            );
             let data = leaf_data(nonce, issued, args.leaf_bytes);
-            tasks.push(tokio::spawn(async move {
-                let result = append_one(&writer, data, &printer).await;
-                drop(permit);
+            tokio::spawn(async move {
+                let outcome = append_one(&writer, data, &printer).await;
+                // Latency from the scheduled send time: a stall is not hidden.
+                let latency = scheduled.elapsed();
+                if let Ok(mut r) = results.lock() {
+                    match outcome {
+                        Ok(()) => r.0.record(latency),
+                        Err(()) => r.1 += 1,
+                    }
+                }
                 done.fetch_add(1, Ordering::Relaxed);
-                result.map(|()| scheduled.elapsed())
-            }));
+                drop(permit);
+            });
             issued += 1;
         }
     }
-    let mut latencies = Vec::with_capacity(tasks.len());
-    let mut errors = 0;
-    for task in tasks {
-        match task.await {
-            Ok(Ok(l)) => latencies.push(l),
-            _ => errors += 1,
-        }
-    }
-    Ok((latencies, errors))
+    // Every append in flight holds a permit: taking them all waits for the last.
+    let _all = in_flight.acquire_many(slots).await?;
+    let results = results
+        .lock()
+        .map_err(|_| anyhow::anyhow!("results lock poisoned"))?;
+    Ok((results.0.clone(), results.1))
 }
 
 async fn append_one(writer: &TreeWriter, data: Vec<u8>, printer: &AckPrinter) -> Result<(), ()> {
