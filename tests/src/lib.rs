@@ -57,14 +57,10 @@ impl TestDatabase {
     }
 
     pub async fn postgres() -> Self {
-        let admin = sigstack_testkit::postgres_admin_url();
-        let name = sigstack_testkit::unique_name("e2e");
-        PostgresStore::create_database(&admin, &name)
-            .await
-            .expect("create test database");
+        let url = sigstack_testkit::fresh_postgres_url("e2e").await;
         Self {
             backend: "postgres",
-            url: sigstack_testkit::postgres_url_for(&name),
+            url,
             _dir: None,
         }
     }

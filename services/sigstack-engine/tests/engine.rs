@@ -11,39 +11,9 @@ use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::note::{EcdsaP256NoteSigner, NoteVerifier};
 use sigstack_core::{consistency, inclusion};
 use sigstack_engine::{Engine, EngineConfig, EngineError, EngineStore, Publisher};
-use sigstack_store::{LogReader, PostgresOptions, PostgresStore, SqliteStore};
+use sigstack_store::LogReader;
 
-struct Fixture<S> {
-    store: S,
-    _guard: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Fixture<SqliteStore> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("log.db"))
-        .await
-        .expect("open sqlite");
-    Fixture {
-        store,
-        _guard: Some(dir),
-    }
-}
-
-async fn postgres() -> Fixture<PostgresStore> {
-    let admin = sigstack_testkit::postgres_admin_url();
-    let name = sigstack_testkit::unique_name("engine");
-    PostgresStore::create_database(&admin, &name)
-        .await
-        .expect("create test database");
-    let url = sigstack_testkit::postgres_url_for(&name);
-    let store = PostgresStore::connect(&url, &PostgresOptions::default())
-        .await
-        .expect("connect");
-    Fixture {
-        store,
-        _guard: None,
-    }
-}
+use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
 
 const TREE: i64 = 1234;
 

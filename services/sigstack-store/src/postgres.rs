@@ -18,7 +18,10 @@ use crate::ports::{
     BatchWrite, LeafRow, LogReader, SequencerBatch, SequencerStore, StoredHead, StoredTile,
     TreeCatalog, TreeRecord, check_batch,
 };
-use crate::rows::{decode_hash, decode_head, decode_index, decode_state, decode_tile, to_i64};
+use crate::rows::{
+    decode_hash, decode_head, decode_index, decode_leaf, decode_state, decode_tile, decode_tree,
+    head_moved, to_i64,
+};
 use crate::{StoreError, TreeState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -141,14 +144,7 @@ impl TreeCatalog for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(TreeRecord {
-                    tree_id: TreeId::new(r.try_get(0)?)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    log_name: r.try_get(1)?,
-                    state: decode_state(r.try_get(2)?)?,
-                })
-            })
+            .map(|r| decode_tree(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
             .collect()
     }
 
@@ -293,14 +289,7 @@ async fn write_batch(
                 .bind(tree.get())
                 .fetch_optional(&mut **tx)
                 .await?;
-        return Err(match found {
-            None => StoreError::TreeNotFound(tree),
-            Some(found) => StoreError::HeadMoved {
-                tree,
-                expected: before,
-                found: TreeSize::new(u64::try_from(found).unwrap_or(0)),
-            },
-        });
+        return Err(head_moved(tree, before, found));
     }
     Ok(())
 }
@@ -374,13 +363,7 @@ impl LogReader for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(LeafRow {
-                    index: decode_index(r.try_get(0)?)?,
-                    hash: decode_hash(r.try_get(1)?)?,
-                    data: r.try_get(2)?,
-                })
-            })
+            .map(|r| decode_leaf(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
             .collect()
     }
 

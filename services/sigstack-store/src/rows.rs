@@ -3,10 +3,10 @@
 //! never a panic.
 
 use sigstack_core::hash::Hash;
-use sigstack_core::ids::{LeafIndex, TreeSize};
+use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::tile::TileId;
 
-use crate::ports::{StoredHead, StoredTile};
+use crate::ports::{LeafRow, StoredHead, StoredTile, TreeRecord};
 use crate::{StoreError, TreeState};
 
 pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
@@ -66,4 +66,37 @@ pub(crate) fn decode_tile(
         },
         hashes,
     })
+}
+
+pub(crate) fn decode_tree(
+    id: i64,
+    log_name: String,
+    state: String,
+) -> Result<TreeRecord, StoreError> {
+    Ok(TreeRecord {
+        tree_id: TreeId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        log_name,
+        state: decode_state(state)?,
+    })
+}
+
+pub(crate) fn decode_leaf(index: i64, hash: Vec<u8>, data: Vec<u8>) -> Result<LeafRow, StoreError> {
+    Ok(LeafRow {
+        index: decode_index(index)?,
+        hash: decode_hash(hash)?,
+        data,
+    })
+}
+
+/// The error of a head compare-and-swap that matched no row: the tree is
+/// gone, or another writer moved its head to `found`.
+pub(crate) fn head_moved(tree: TreeId, expected: TreeSize, found: Option<i64>) -> StoreError {
+    match found {
+        None => StoreError::TreeNotFound(tree),
+        Some(found) => StoreError::HeadMoved {
+            tree,
+            expected,
+            found: TreeSize::new(u64::try_from(found).unwrap_or(0)),
+        },
+    }
 }

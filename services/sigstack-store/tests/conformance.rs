@@ -9,42 +9,11 @@ use sigstack_core::hash::{Hash, leaf_hash};
 use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::tile::TileId;
 use sigstack_store::{
-    BatchWrite, LeafRow, LogReader, PostgresOptions, PostgresStore, SequencerBatch, SequencerStore,
-    SqliteStore, StoreError, StoredHead, StoredTile, TreeCatalog, TreeState,
+    BatchWrite, LeafRow, LogReader, SequencerBatch, SequencerStore, StoreError, StoredHead,
+    StoredTile, TreeCatalog, TreeState,
 };
 
-/// A store under test and whatever must live as long as it (a temp dir).
-struct Fixture<S> {
-    store: S,
-    _guard: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Fixture<SqliteStore> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("log.db"))
-        .await
-        .expect("open sqlite");
-    Fixture {
-        store,
-        _guard: Some(dir),
-    }
-}
-
-async fn postgres() -> Fixture<PostgresStore> {
-    let admin = sigstack_testkit::postgres_admin_url();
-    let name = sigstack_testkit::unique_name("conformance");
-    PostgresStore::create_database(&admin, &name)
-        .await
-        .expect("create test database");
-    let url = sigstack_testkit::postgres_url_for(&name);
-    let store = PostgresStore::connect(&url, &PostgresOptions::default())
-        .await
-        .expect("connect to the test database");
-    Fixture {
-        store,
-        _guard: None,
-    }
-}
+use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
 
 fn tree(id: i64) -> TreeId {
     TreeId::new(id).expect("positive tree id")

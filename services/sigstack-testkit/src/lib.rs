@@ -4,9 +4,13 @@
 //!   storage test that cannot reach PostgreSQL fails; it never skips, since a
 //!   skipped storage test shows green and proves nothing.
 //! - [`unique_name`]: collision-free names for per-test databases and trees.
+//! - [`fresh_postgres_url`], [`sqlite_store`], [`postgres_store`]: a new,
+//!   empty database per test on each backend.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use sigstack_store::{PostgresOptions, PostgresStore, SqliteStore};
 
 /// The variable `scripts/test` exports with the URL of its throwaway cluster.
 pub const POSTGRES_URL_VAR: &str = "SIGSTACK_TEST_POSTGRES_URL";
@@ -60,6 +64,53 @@ pub fn unique_name(prefix: &str) -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// Creates a new, empty PostgreSQL database named after `prefix` and returns
+/// its URL.
+///
+/// # Panics
+/// As [`postgres_admin_url`], or when the server refuses `CREATE DATABASE`.
+pub async fn fresh_postgres_url(prefix: &str) -> String {
+    let name = unique_name(prefix);
+    PostgresStore::create_database(&postgres_admin_url(), &name)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    postgres_url_for(&name)
+}
+
+/// A store under test and whatever must live as long as it (a temp dir).
+#[derive(Debug)]
+pub struct StoreFixture<S> {
+    pub store: S,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A migrated SQLite store in a new temporary directory.
+///
+/// # Panics
+/// When the temporary directory or the database cannot be created.
+pub async fn sqlite_store() -> StoreFixture<SqliteStore> {
+    let dir = tempfile::tempdir().expect("temporary directory for SQLite");
+    let store = SqliteStore::open(&dir.path().join("log.db"))
+        .await
+        .expect("open SQLite");
+    StoreFixture {
+        store,
+        _dir: Some(dir),
+    }
+}
+
+/// A migrated PostgreSQL store on a new, empty database.
+///
+/// # Panics
+/// As [`fresh_postgres_url`], or when the connection or migration fails.
+pub async fn postgres_store() -> StoreFixture<PostgresStore> {
+    let url = fresh_postgres_url("store").await;
+    let store = PostgresStore::connect(&url, &PostgresOptions::default())
+        .await
+        .expect("connect to the test database");
+    StoreFixture { store, _dir: None }
 }
 
 #[cfg(test)]
