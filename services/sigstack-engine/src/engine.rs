@@ -8,7 +8,9 @@ use sigstack_core::hash::{Hash, leaf_hash};
 use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::inclusion;
 use sigstack_core::tile::RightEdge;
-use sigstack_store::{BatchWrite, LeafRow, LogReader, SequencerStore, StoredHead, TreeCatalog};
+use sigstack_store::{
+    BatchWrite, LeafRow, LogReader, SearchKey, SequencerStore, StoredHead, TreeCatalog,
+};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -17,7 +19,8 @@ use crate::error::EngineError;
 use crate::integrator::{integrate, to_stored};
 use crate::publisher::Publisher;
 use crate::reader::TreeReader;
-use crate::sequencer::{AppendRequest, PublishedHead, Sequencer};
+use crate::sealer::{LeafSealer, seal_all};
+use crate::sequencer::{AppendRequest, PublishedHead, Sealed, Sequencer, unix_seconds};
 
 /// What a caller hears once its leaf is committed.
 #[derive(Debug, Clone)]
@@ -29,6 +32,9 @@ pub struct Appended {
     pub head: Arc<PublishedHead>,
     /// Inclusion proof of `index` against `head`, leaf level first.
     pub proof: Vec<Hash>,
+    /// For a new leaf, its integration time and seal; `None` for a duplicate
+    /// (read the stored leaf for those).
+    pub sealed: Option<Sealed>,
 }
 
 /// Anything the engine can store to: every port of `sigstack-store`.
@@ -56,12 +62,30 @@ impl TreeWriter {
     /// [`EngineError::BatchFailed`] or [`EngineError::SequencerStopped`] when
     /// the batch did not commit (nothing of it was stored).
     pub async fn append(&self, data: Vec<u8>) -> Result<Appended, EngineError> {
+        self.append_with_keys(data, Vec::new()).await
+    }
+
+    /// Appends `data` and, if it is new, stores it under the search `keys`
+    /// in the same transaction (see [`TreeWriter::append`]).
+    ///
+    /// # Errors
+    /// As [`TreeWriter::append`].
+    pub async fn append_with_keys(
+        &self,
+        data: Vec<u8>,
+        keys: Vec<String>,
+    ) -> Result<Appended, EngineError> {
         check_leaf(&data, self.max_leaf_bytes)?;
         // Hashing here, on the caller's task, keeps it off the sequencer's.
         let hash = leaf_hash(&data);
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(AppendRequest { data, hash, reply })
+            .send(AppendRequest {
+                data,
+                hash,
+                keys,
+                reply,
+            })
             .await
             .map_err(|_| EngineError::SequencerStopped(self.tree))?;
         let sequenced = answer
@@ -78,6 +102,7 @@ impl TreeWriter {
             duplicate: sequenced.duplicate,
             head: sequenced.head,
             proof,
+            sealed: sequenced.sealed,
         })
     }
 }
@@ -101,6 +126,7 @@ pub struct Engine<S> {
     store: S,
     config: Arc<EngineConfig>,
     publisher: Publisher,
+    sealer: Option<Arc<dyn LeafSealer>>,
     reader: TreeReader<S>,
     writers: Mutex<HashMap<TreeId, (TreeWriter, JoinHandle<()>)>>,
 }
@@ -115,9 +141,18 @@ impl<S: EngineStore> Engine<S> {
             store,
             config: Arc::new(config),
             publisher,
+            sealer: None,
             reader,
             writers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Seals every new leaf with `sealer` at integration (set it before any
+    /// writer starts).
+    #[must_use]
+    pub fn with_sealer(mut self, sealer: Arc<dyn LeafSealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     pub fn reader(&self) -> &TreeReader<S> {
@@ -142,6 +177,22 @@ impl<S: EngineStore> Engine<S> {
         tree: TreeId,
         genesis: Vec<u8>,
     ) -> Result<PublishedHead, EngineError> {
+        self.create_tree_with_keys(log, tree, genesis, Vec::new())
+            .await
+    }
+
+    /// As [`Engine::create_tree`], storing the genesis entry under the
+    /// search `keys`.
+    ///
+    /// # Errors
+    /// As [`Engine::create_tree`].
+    pub async fn create_tree_with_keys(
+        &self,
+        log: &str,
+        tree: TreeId,
+        genesis: Vec<u8>,
+        keys: Vec<String>,
+    ) -> Result<PublishedHead, EngineError> {
         check_leaf(&genesis, self.config.max_leaf_bytes)?;
         let mut edge = RightEdge::empty();
         let hash = leaf_hash(&genesis);
@@ -155,13 +206,27 @@ impl<S: EngineStore> Engine<S> {
             root: integrated.root,
             checkpoint,
         };
+        let mut leaves = vec![LeafRow {
+            index: LeafIndex::new(0),
+            hash,
+            data: genesis,
+            integrated_at: unix_seconds(),
+            seal: Vec::new(),
+        }];
+        if let Some(sealer) = &self.sealer {
+            seal_all(sealer, tree, &mut leaves)
+                .map_err(|e| EngineError::BatchFailed(e.to_string()))?;
+        }
         let write = BatchWrite {
-            leaves: vec![LeafRow {
-                index: LeafIndex::new(0),
-                hash,
-                data: genesis,
-            }],
+            leaves,
             tiles: integrated.changed.iter().map(to_stored).collect(),
+            keys: keys
+                .into_iter()
+                .map(|key| SearchKey {
+                    key,
+                    index: LeafIndex::new(0),
+                })
+                .collect(),
             head: head.clone(),
         };
         self.store.create_tree(log, tree, write).await?;
@@ -193,6 +258,7 @@ impl<S: EngineStore> Engine<S> {
             store: self.store.clone(),
             publisher: self.publisher.clone(),
             config: Arc::clone(&self.config),
+            sealer: self.sealer.clone(),
             edge: None,
         };
         let task = tokio::spawn(sequencer.run(requests));

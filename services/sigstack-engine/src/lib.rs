@@ -9,6 +9,8 @@
 //!   published inside one store transaction, and acknowledged only after commit.
 //! - [`integrator`]: extends the tiles at the right edge.
 //! - [`publisher`]: signs one checkpoint per batch.
+//! - `sealer`: the personality's hook that attaches bytes (Rekor's SET) to
+//!   each new leaf at integration, in the batch's transaction.
 //! - [`reader`]: heads, leaves and proofs served from tiles.
 //!
 //! It issues no SQL: everything durable goes through `sigstack-store`'s ports.
@@ -19,6 +21,7 @@ mod error;
 mod integrator;
 pub mod publisher;
 pub mod reader;
+mod sealer;
 pub mod sequencer;
 
 pub use config::{EngineConfig, MAX_LEAF_BYTES};
@@ -26,4 +29,5 @@ pub use engine::{Appended, Engine, EngineStore, TreeWriter};
 pub use error::EngineError;
 pub use publisher::{OriginFn, Publisher};
 pub use reader::TreeReader;
-pub use sequencer::PublishedHead;
+pub use sealer::{LeafSealer, SealError};
+pub use sequencer::{PublishedHead, Sealed};

@@ -18,7 +18,9 @@ use sigstack_core::hash::Hash;
 use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::inclusion;
 use sigstack_core::tile::{RightEdge, TileSet, tiles_for};
-use sigstack_store::{BatchWrite, LeafRow, SequencerBatch, SequencerStore, StoreError, StoredHead};
+use sigstack_store::{
+    BatchWrite, LeafRow, SearchKey, SequencerBatch, SequencerStore, StoreError, StoredHead,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 use tracing::Instrument as _;
@@ -27,6 +29,7 @@ use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::integrator::{integrate, load_right_edge, tiles_from_stored};
 use crate::publisher::Publisher;
+use crate::sealer::{LeafSealer, seal_all};
 
 /// A tree head the sequencer committed and signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,8 @@ pub struct PublishedHead {
 pub(crate) struct AppendRequest {
     pub data: Vec<u8>,
     pub hash: Hash,
+    /// Search keys to store with the leaf if it is new.
+    pub keys: Vec<String>,
     pub reply: oneshot::Sender<Result<Sequenced, EngineError>>,
 }
 
@@ -56,6 +61,17 @@ pub(crate) struct Sequenced {
     /// Holds every node the inclusion proof of each leaf of the batch needs
     /// at `head.size`.
     pub tiles: Arc<TileSet>,
+    /// For a new leaf: when it was integrated and what the sealer attached.
+    pub sealed: Option<Sealed>,
+}
+
+/// What the sequencer recorded with a new leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// Unix seconds.
+    pub integrated_at: i64,
+    /// The [`crate::LeafSealer`]'s bytes (empty without a sealer).
+    pub seal: Vec<u8>,
 }
 
 /// Where each request of a batch landed.
@@ -70,6 +86,7 @@ pub(crate) struct Sequencer<S> {
     pub store: S,
     pub publisher: Publisher,
     pub config: Arc<EngineConfig>,
+    pub sealer: Option<Arc<dyn LeafSealer>>,
     /// The right edge as of the last committed batch; `None` when unknown
     /// (at start, after a failure, or when another writer may have moved the tree).
     pub edge: Option<RightEdge>,
@@ -107,12 +124,17 @@ impl<S: SequencerStore> Sequencer<S> {
     async fn process(&mut self, batch: Vec<AppendRequest>) {
         let hashes: Vec<Hash> = batch.iter().map(|r| r.hash).collect();
         match self.commit_batch(&batch).await {
-            Ok((head, slots, tiles)) => {
+            Ok((head, slots, tiles, mut sealed)) => {
                 let head = Arc::new(head);
                 for (request, slot) in batch.into_iter().zip(slots) {
                     let (index, duplicate) = match slot {
                         Slot::New(i) => (i, false),
                         Slot::Duplicate(i) => (i, true),
+                    };
+                    let sealed = if duplicate {
+                        None
+                    } else {
+                        sealed.remove(&index)
                     };
                     // A caller that gave up waiting is not an error of the batch.
                     let _ = request.reply.send(Ok(Sequenced {
@@ -120,6 +142,7 @@ impl<S: SequencerStore> Sequencer<S> {
                         duplicate,
                         head: Arc::clone(&head),
                         tiles: Arc::clone(&tiles),
+                        sealed,
                     }));
                 }
             }
@@ -136,7 +159,15 @@ impl<S: SequencerStore> Sequencer<S> {
     async fn commit_batch(
         &mut self,
         batch: &[AppendRequest],
-    ) -> Result<(PublishedHead, Vec<Slot>, Arc<TileSet>), EngineError> {
+    ) -> Result<
+        (
+            PublishedHead,
+            Vec<Slot>,
+            Arc<TileSet>,
+            HashMap<LeafIndex, Sealed>,
+        ),
+        EngineError,
+    > {
         let started = Instant::now();
         let mut tx = self.store.begin_batch(self.tree).await?;
         let locked = Instant::now();
@@ -146,7 +177,20 @@ impl<S: SequencerStore> Sequencer<S> {
             _ => load_right_edge(&mut tx, self.tree, &head).await?,
         };
 
-        let (slots, leaves) = sequence(&mut tx, batch, head.size).await?;
+        let integrated_at = unix_seconds();
+        let (slots, mut leaves, keys) = sequence(&mut tx, batch, head.size, integrated_at).await?;
+        if let Some(sealer) = &self.sealer
+            && !leaves.is_empty()
+        {
+            let (sealer, tree) = (Arc::clone(sealer), self.tree);
+            // Signing is CPU work: keep it off the runtime's workers.
+            leaves = tokio::task::spawn_blocking(move || {
+                seal_all(&sealer, tree, &mut leaves).map(|()| leaves)
+            })
+            .await
+            .map_err(|e| EngineError::BatchFailed(format!("sealing task: {e}")))?
+            .map_err(|e| EngineError::BatchFailed(e.to_string()))?;
+        }
         let sequenced = Instant::now();
 
         let previous = edge.tiles().to_vec();
@@ -202,6 +246,18 @@ impl<S: SequencerStore> Sequencer<S> {
             root: integrated.root,
             checkpoint,
         };
+        let sealed: HashMap<LeafIndex, Sealed> = leaves
+            .iter()
+            .map(|l| {
+                (
+                    l.index,
+                    Sealed {
+                        integrated_at: l.integrated_at,
+                        seal: l.seal.clone(),
+                    },
+                )
+            })
+            .collect();
         let write = BatchWrite {
             leaves,
             tiles: integrated
@@ -209,6 +265,7 @@ impl<S: SequencerStore> Sequencer<S> {
                 .iter()
                 .map(crate::integrator::to_stored)
                 .collect(),
+            keys,
             head: new_head.clone(),
         };
         let new_leaves = write.leaves.len();
@@ -237,7 +294,7 @@ impl<S: SequencerStore> Sequencer<S> {
             root: new_head.root,
             checkpoint: new_head.checkpoint,
         };
-        Ok((published, slots, Arc::new(tiles)))
+        Ok((published, slots, Arc::new(tiles), sealed))
     }
 }
 
@@ -248,7 +305,8 @@ async fn sequence<B: SequencerBatch>(
     tx: &mut B,
     batch: &[AppendRequest],
     size: TreeSize,
-) -> Result<(Vec<Slot>, Vec<LeafRow>), EngineError> {
+    integrated_at: i64,
+) -> Result<(Vec<Slot>, Vec<LeafRow>, Vec<SearchKey>), EngineError> {
     let mut unique: Vec<Hash> = Vec::with_capacity(batch.len());
     let mut seen: HashSet<Hash> = HashSet::with_capacity(batch.len());
     for request in batch {
@@ -262,6 +320,7 @@ async fn sequence<B: SequencerBatch>(
     let mut assigned: HashMap<Hash, LeafIndex> = HashMap::with_capacity(batch.len());
     let mut slots = Vec::with_capacity(batch.len());
     let mut leaves = Vec::with_capacity(batch.len());
+    let mut keys = Vec::new();
     for request in batch {
         if let Some(index) = stored.get(&request.hash) {
             slots.push(Slot::Duplicate(*index));
@@ -278,10 +337,23 @@ async fn sequence<B: SequencerBatch>(
                 index,
                 hash: request.hash,
                 data: request.data.clone(),
+                integrated_at,
+                seal: Vec::new(),
             });
+            keys.extend(request.keys.iter().map(|k| SearchKey {
+                key: k.clone(),
+                index,
+            }));
         }
     }
-    Ok((slots, leaves))
+    Ok((slots, leaves, keys))
+}
+
+/// Now, in Unix seconds (what Rekor's `integratedTime` carries).
+pub(crate) fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The error each request of a failed batch hears: the typed cause where it

@@ -10,7 +10,9 @@ use sigstack_core::hash::{Hash, leaf_hash, node_hash};
 use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::note::{EcdsaP256NoteSigner, NoteVerifier};
 use sigstack_core::{consistency, inclusion};
-use sigstack_engine::{Engine, EngineConfig, EngineError, EngineStore, Publisher};
+use sigstack_engine::{
+    Engine, EngineConfig, EngineError, EngineStore, LeafSealer, Publisher, SealError,
+};
 use sigstack_store::LogReader;
 
 use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
@@ -373,6 +375,116 @@ async fn frozen_trees_refuse_appends<S: EngineStore>(store: S) {
     engine.shutdown().await;
 }
 
+/// Seals a leaf with text naming it, or fails for leaves that ask to.
+#[derive(Debug)]
+struct NamingSealer;
+
+impl LeafSealer for NamingSealer {
+    fn seal(
+        &self,
+        tree: TreeId,
+        index: LeafIndex,
+        data: &[u8],
+        at: i64,
+    ) -> Result<Vec<u8>, SealError> {
+        if data.starts_with(b"refuse") {
+            return Err(SealError {
+                index,
+                reason: "asked to refuse".into(),
+            });
+        }
+        Ok(format!("{tree}/{index}/{at}/{}", data.len()).into_bytes())
+    }
+}
+
+async fn sealed_leaves_and_search_keys<S: EngineStore>(store: S) {
+    let key = signer();
+    let engine = Arc::new(engine(&store, &key).with_sealer(Arc::new(NamingSealer)));
+    engine
+        .create_tree_with_keys(
+            "rekor",
+            tree(),
+            b"genesis".to_vec(),
+            vec!["kind:genesis".into()],
+        )
+        .await
+        .expect("create");
+    let writer = engine.writer(tree()).await.expect("writer");
+    let mut tasks = Vec::new();
+    for i in 0..100u32 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .append_with_keys(
+                    format!("entry {i}").into_bytes(),
+                    vec![format!("n:{i}"), "all".into()],
+                )
+                .await
+                .expect("append")
+        }));
+    }
+    for t in tasks {
+        let appended = t.await.expect("task");
+        let sealed = appended.sealed.expect("new leaves are sealed");
+        let want = format!("{TREE}/{}/{}/", appended.index, sealed.integrated_at);
+        assert!(String::from_utf8_lossy(&sealed.seal).starts_with(&want));
+        let stored = engine
+            .reader()
+            .leaf(tree(), appended.index)
+            .await
+            .expect("leaf");
+        assert_eq!(
+            (stored.integrated_at, &stored.seal),
+            (sealed.integrated_at, &sealed.seal)
+        );
+    }
+    let at = |i: u64| (tree(), LeafIndex::new(i));
+    assert_eq!(
+        store.find_by_key("kind:genesis", 10).await.expect("key"),
+        vec![at(0)]
+    );
+    assert_eq!(
+        store.find_by_key("all", 1000).await.expect("key").len(),
+        100
+    );
+    let genesis = engine
+        .reader()
+        .leaf(tree(), LeafIndex::new(0))
+        .await
+        .expect("genesis");
+    assert!(String::from_utf8_lossy(&genesis.seal).starts_with(&format!("{TREE}/0/")));
+    // A duplicate is not sealed again and adds no keys.
+    let dup = writer
+        .append_with_keys(b"entry 7".to_vec(), vec!["late".into()])
+        .await
+        .expect("dup");
+    assert!(dup.duplicate && dup.sealed.is_none());
+    assert!(store.find_by_key("late", 10).await.expect("key").is_empty());
+    // A leaf the sealer refuses fails its batch, and nothing of it is stored.
+    let before = engine.head(tree()).await.expect("head");
+    let refused = writer
+        .append_with_keys(b"refuse me".to_vec(), vec!["refused".into()])
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::BatchFailed(_))),
+        "{refused:?}"
+    );
+    assert_eq!(engine.head(tree()).await.expect("head"), before);
+    assert!(
+        store
+            .find_by_key("refused", 10)
+            .await
+            .expect("key")
+            .is_empty()
+    );
+    writer
+        .append(b"after".to_vec())
+        .await
+        .expect("keeps serving");
+    drop(writer);
+    engine.shutdown().await;
+}
+
 macro_rules! engine_suite {
     ($backend:ident) => {
         mod $backend {
@@ -400,6 +512,11 @@ macro_rules! engine_suite {
             async fn restart_continues_the_tree() {
                 let f = super::$backend().await;
                 super::restart_continues_the_tree(f.store.clone()).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sealed_leaves_and_search_keys() {
+                let f = super::$backend().await;
+                super::sealed_leaves_and_search_keys(f.store.clone()).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn frozen_trees_refuse_appends() {

@@ -12,8 +12,8 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use ports::{
-    BatchWrite, LeafRow, LogReader, SequencerBatch, SequencerStore, StoredHead, StoredTile,
-    TreeCatalog, TreeRecord, TreeState,
+    BatchWrite, LeafRow, LogReader, SearchKey, SequencerBatch, SequencerStore, StoredHead,
+    StoredTile, TreeCatalog, TreeRecord, TreeState,
 };
 pub use postgres::{PostgresBatch, PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteBatch, SqliteStore};

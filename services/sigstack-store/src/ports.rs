@@ -55,6 +55,19 @@ pub struct LeafRow {
     pub index: LeafIndex,
     pub hash: Hash,
     pub data: Vec<u8>,
+    /// When the sequencer integrated it, in Unix seconds.
+    pub integrated_at: i64,
+    /// What the personality attached at integration (Rekor: the signed entry
+    /// timestamp); empty when it attaches nothing.
+    pub seal: Vec<u8>,
+}
+
+/// A key under which a leaf can be found (Rekor's search index), written
+/// in the transaction that writes the leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchKey {
+    pub key: String,
+    pub index: LeafIndex,
 }
 
 /// Everything one batch writes, committed in one transaction.
@@ -64,6 +77,8 @@ pub struct BatchWrite {
     pub leaves: Vec<LeafRow>,
     /// Every tile the batch created or widened, at its new width.
     pub tiles: Vec<StoredTile>,
+    /// Search keys of the new leaves.
+    pub keys: Vec<SearchKey>,
     /// The head after the batch: its size is the old size plus `leaves.len()`.
     pub head: StoredHead,
 }
@@ -173,6 +188,19 @@ pub trait LogReader: Send + Sync {
         hash: &Hash,
     ) -> impl Future<Output = Result<Option<LeafIndex>, StoreError>> + Send;
 
+    /// Every (tree, index) stored under the search key `key`, at most `limit`.
+    fn find_by_key(
+        &self,
+        key: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(TreeId, LeafIndex)>, StoreError>> + Send;
+
+    /// Every (tree, index) whose leaf has this hash, in any tree of any log.
+    fn find_by_hash(
+        &self,
+        hash: &Hash,
+    ) -> impl Future<Output = Result<Vec<(TreeId, LeafIndex)>, StoreError>> + Send;
+
     /// The checkpoint signed at `size`, if the log published one there.
     fn checkpoint_at(
         &self,
@@ -196,6 +224,16 @@ pub(crate) fn check_batch(
         return Err(StoreError::Corrupt(format!(
             "tree {tree}: batch of {count} leaves from size {before} claims size {}",
             write.head.size
+        )));
+    }
+    if let Some(key) = write
+        .keys
+        .iter()
+        .find(|k| k.index < before.next_index() || k.index.get() >= expected.get())
+    {
+        return Err(StoreError::Corrupt(format!(
+            "tree {tree}: search key for leaf {} outside the batch",
+            key.index
         )));
     }
     for (offset, leaf) in write.leaves.iter().enumerate() {

@@ -19,8 +19,8 @@ use crate::ports::{
     TreeCatalog, TreeRecord, check_batch,
 };
 use crate::rows::{
-    decode_hash, decode_head, decode_index, decode_leaf, decode_state, decode_tile, decode_tree,
-    head_moved, to_i64,
+    decode_hash, decode_head, decode_index, decode_leaf, decode_location, decode_state,
+    decode_tile, decode_tree, head_moved, to_i64,
 };
 use crate::{StoreError, TreeState};
 
@@ -248,6 +248,14 @@ async fn write_batch(
         .collect::<Result<_, _>>()?;
     let hashes: Vec<&[u8]> = write.leaves.iter().map(|l| l.hash.0.as_slice()).collect();
     let data: Vec<&[u8]> = write.leaves.iter().map(|l| l.data.as_slice()).collect();
+    let times: Vec<i64> = write.leaves.iter().map(|l| l.integrated_at).collect();
+    let seals: Vec<&[u8]> = write.leaves.iter().map(|l| l.seal.as_slice()).collect();
+    let keys: Vec<&str> = write.keys.iter().map(|k| k.key.as_str()).collect();
+    let key_indexes: Vec<i64> = write
+        .keys
+        .iter()
+        .map(|k| to_i64(k.index.get()))
+        .collect::<Result<_, _>>()?;
     let levels: Vec<i16> = write.tiles.iter().map(|t| i16::from(t.id.level)).collect();
     let tile_indexes: Vec<i64> = write
         .tiles
@@ -257,8 +265,13 @@ async fn write_batch(
     let tile_hashes: Vec<&[u8]> = write.tiles.iter().map(|t| t.hashes.as_slice()).collect();
     let done = sqlx::query(
         "WITH new_leaves AS ( \
-            INSERT INTO leaves (tree_id, leaf_index, leaf_hash, leaf_data) \
-            SELECT $1, i, h, d FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[]) AS u(i, h, d) \
+            INSERT INTO leaves (tree_id, leaf_index, leaf_hash, leaf_data, integrated_at, seal) \
+            SELECT $1, i, h, d, t, s \
+            FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $12::bigint[], $13::bytea[]) AS u(i, h, d, t, s) \
+         ), new_keys AS ( \
+            INSERT INTO leaf_keys (search_key, tree_id, leaf_index) \
+            SELECT k, $1, i FROM UNNEST($14::text[], $15::bigint[]) AS u(k, i) \
+            ON CONFLICT DO NOTHING \
          ), new_tiles AS ( \
             INSERT INTO tiles (tree_id, tile_level, tile_index, hashes) \
             SELECT $1, l, i, h FROM UNNEST($5::smallint[], $6::bigint[], $7::bytea[]) AS u(l, i, h) \
@@ -281,6 +294,10 @@ async fn write_batch(
     .bind(write.head.root.0.as_slice())
     .bind(write.head.checkpoint.as_str())
     .bind(to_i64(before.get())?)
+    .bind(times)
+    .bind(seals)
+    .bind(keys)
+    .bind(key_indexes)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
@@ -354,7 +371,7 @@ impl LogReader for PostgresStore {
         count: u32,
     ) -> Result<Vec<LeafRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT leaf_index, leaf_hash, leaf_data FROM leaves \
+            "SELECT leaf_index, leaf_hash, leaf_data, integrated_at, seal FROM leaves \
              WHERE tree_id = $1 AND leaf_index >= $2 ORDER BY leaf_index LIMIT $3",
         )
         .bind(tree.get())
@@ -363,7 +380,15 @@ impl LogReader for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| decode_leaf(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+            .map(|r| {
+                decode_leaf(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                )
+            })
             .collect()
     }
 
@@ -378,6 +403,35 @@ impl LogReader for PostgresStore {
             .find(|(t, _)| *t == tree.get())
             .map(|(_, i)| i);
         index.map(decode_index).transpose()
+    }
+
+    async fn find_by_key(
+        &self,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<(TreeId, LeafIndex)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT tree_id, leaf_index FROM leaf_keys WHERE search_key = $1 \
+             ORDER BY tree_id, leaf_index LIMIT $2",
+        )
+        .bind(key)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(t, i)| decode_location(t, i))
+            .collect()
+    }
+
+    async fn find_by_hash(&self, hash: &Hash) -> Result<Vec<(TreeId, LeafIndex)>, StoreError> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT tree_id, leaf_index FROM leaves WHERE leaf_hash = $1")
+                .bind(hash.0.as_slice())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(t, i)| decode_location(t, i))
+            .collect()
     }
 
     async fn checkpoint_at(

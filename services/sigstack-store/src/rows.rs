@@ -80,12 +80,27 @@ pub(crate) fn decode_tree(
     })
 }
 
-pub(crate) fn decode_leaf(index: i64, hash: Vec<u8>, data: Vec<u8>) -> Result<LeafRow, StoreError> {
+pub(crate) fn decode_leaf(
+    index: i64,
+    hash: Vec<u8>,
+    data: Vec<u8>,
+    integrated_at: i64,
+    seal: Vec<u8>,
+) -> Result<LeafRow, StoreError> {
     Ok(LeafRow {
         index: decode_index(index)?,
         hash: decode_hash(hash)?,
         data,
+        integrated_at,
+        seal,
     })
+}
+
+pub(crate) fn decode_location(tree: i64, index: i64) -> Result<(TreeId, LeafIndex), StoreError> {
+    Ok((
+        TreeId::new(tree).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        decode_index(index)?,
+    ))
 }
 
 /// The error of a head compare-and-swap that matched no row: the tree is

@@ -21,8 +21,8 @@ use crate::ports::{
     TreeCatalog, TreeRecord, check_batch,
 };
 use crate::rows::{
-    decode_hash, decode_head, decode_index, decode_leaf, decode_state, decode_tile, decode_tree,
-    head_moved, to_i64,
+    decode_hash, decode_head, decode_index, decode_leaf, decode_location, decode_state,
+    decode_tile, decode_tree, head_moved, to_i64,
 };
 use crate::{StoreError, TreeState};
 
@@ -198,43 +198,52 @@ async fn write_batch(
 ) -> Result<(), StoreError> {
     check_batch(tree, before, write)?;
     for chunk in write.leaves.chunks(ROWS_PER_INSERT) {
+        let indexes: Vec<i64> = chunk
+            .iter()
+            .map(|l| to_i64(l.index.get()))
+            .collect::<Result<_, _>>()?;
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO leaves (tree_id, leaf_index, leaf_hash, leaf_data) ",
+            "INSERT INTO leaves (tree_id, leaf_index, leaf_hash, leaf_data, integrated_at, seal) ",
         );
-        let mut bad = None;
-        q.push_values(chunk, |mut row, leaf| {
-            let index = to_i64(leaf.index.get()).unwrap_or_else(|e| {
-                bad = Some(e);
-                0
-            });
+        q.push_values(chunk.iter().zip(indexes), |mut row, (leaf, index)| {
             row.push_bind(tree.get())
                 .push_bind(index)
                 .push_bind(leaf.hash.0.to_vec())
-                .push_bind(leaf.data.clone());
+                .push_bind(leaf.data.clone())
+                .push_bind(leaf.integrated_at)
+                .push_bind(leaf.seal.clone());
         });
-        if let Some(e) = bad {
-            return Err(e);
-        }
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in write.keys.chunks(ROWS_PER_INSERT) {
+        let indexes: Vec<i64> = chunk
+            .iter()
+            .map(|k| to_i64(k.index.get()))
+            .collect::<Result<_, _>>()?;
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO leaf_keys (search_key, tree_id, leaf_index) ");
+        q.push_values(chunk.iter().zip(indexes), |mut row, (key, index)| {
+            row.push_bind(key.key.clone())
+                .push_bind(tree.get())
+                .push_bind(index);
+        });
+        q.push(" ON CONFLICT DO NOTHING");
         q.build().execute(&mut **tx).await?;
     }
     for chunk in write.tiles.chunks(ROWS_PER_INSERT) {
+        let indexes: Vec<i64> = chunk
+            .iter()
+            .map(|t| to_i64(t.id.index))
+            .collect::<Result<_, _>>()?;
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO tiles (tree_id, tile_level, tile_index, hashes) ",
         );
-        let mut bad = None;
-        q.push_values(chunk, |mut row, tile| {
-            let index = to_i64(tile.id.index).unwrap_or_else(|e| {
-                bad = Some(e);
-                0
-            });
+        q.push_values(chunk.iter().zip(indexes), |mut row, (tile, index)| {
             row.push_bind(tree.get())
                 .push_bind(i64::from(tile.id.level))
                 .push_bind(index)
                 .push_bind(tile.hashes.clone());
         });
-        if let Some(e) = bad {
-            return Err(e);
-        }
         // Never narrow a tile: a prefix of the stored version is the older one.
         q.push(
             " ON CONFLICT (tree_id, tile_level, tile_index) DO UPDATE SET hashes = excluded.hashes \
@@ -326,7 +335,7 @@ impl LogReader for SqliteStore {
         count: u32,
     ) -> Result<Vec<LeafRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT leaf_index, leaf_hash, leaf_data FROM leaves \
+            "SELECT leaf_index, leaf_hash, leaf_data, integrated_at, seal FROM leaves \
              WHERE tree_id = ? AND leaf_index >= ? ORDER BY leaf_index LIMIT ?",
         )
         .bind(tree.get())
@@ -335,7 +344,15 @@ impl LogReader for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| decode_leaf(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+            .map(|r| {
+                decode_leaf(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                )
+            })
             .collect()
     }
 
@@ -347,6 +364,35 @@ impl LogReader for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?;
         index.map(decode_index).transpose()
+    }
+
+    async fn find_by_key(
+        &self,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<(TreeId, LeafIndex)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT tree_id, leaf_index FROM leaf_keys WHERE search_key = ? \
+             ORDER BY tree_id, leaf_index LIMIT ?",
+        )
+        .bind(key)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(t, i)| decode_location(t, i))
+            .collect()
+    }
+
+    async fn find_by_hash(&self, hash: &Hash) -> Result<Vec<(TreeId, LeafIndex)>, StoreError> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT tree_id, leaf_index FROM leaves WHERE leaf_hash = ?")
+                .bind(hash.0.as_slice())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(t, i)| decode_location(t, i))
+            .collect()
     }
 
     async fn checkpoint_at(

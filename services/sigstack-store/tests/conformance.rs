@@ -9,8 +9,8 @@ use sigstack_core::hash::{Hash, leaf_hash};
 use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::tile::TileId;
 use sigstack_store::{
-    BatchWrite, LeafRow, LogReader, SequencerBatch, SequencerStore, StoreError, StoredHead,
-    StoredTile, TreeCatalog, TreeState,
+    BatchWrite, LeafRow, LogReader, SearchKey, SequencerBatch, SequencerStore, StoreError,
+    StoredHead, StoredTile, TreeCatalog, TreeState,
 };
 
 use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
@@ -21,6 +21,8 @@ fn tree(id: i64) -> TreeId {
 
 fn leaf(index: u64, data: &[u8]) -> LeafRow {
     LeafRow {
+        integrated_at: 1_767_225_600 + i64::try_from(index).expect("small"),
+        seal: format!("seal {index}").into_bytes(),
         index: LeafIndex::new(index),
         hash: leaf_hash(data),
         data: data.to_vec(),
@@ -46,6 +48,10 @@ fn genesis() -> BatchWrite {
     BatchWrite {
         leaves: vec![leaf(0, b"genesis")],
         tiles: vec![tile(0, 0, 1, 1)],
+        keys: vec![SearchKey {
+            key: "sha256:genesis".into(),
+            index: LeafIndex::new(0),
+        }],
         head: head(1, 1),
     }
 }
@@ -55,9 +61,21 @@ fn batch_after(size: u64, count: u64, tag: u8) -> BatchWrite {
         .map(|i| leaf(i, format!("leaf {i} {tag}").as_bytes()))
         .collect();
     let width = usize::try_from((size + count) % 256).expect("small");
+    // Every leaf is findable under its tag; the first also under its own key.
+    let mut keys: Vec<SearchKey> = (size..size + count)
+        .map(|i| SearchKey {
+            key: format!("tag:{tag}"),
+            index: LeafIndex::new(i),
+        })
+        .collect();
+    keys.push(SearchKey {
+        key: format!("leaf:{size}"),
+        index: LeafIndex::new(size),
+    });
     BatchWrite {
         leaves,
         tiles: vec![tile(0, 0, width.max(1), tag)],
+        keys,
         head: head(size + count, tag),
     }
 }
@@ -230,6 +248,59 @@ async fn failed_batches_leave_nothing<S: TreeCatalog + LogReader + SequencerStor
     assert_eq!(s.head(tree(41)).await.expect("head"), Some(head(4, 2)));
 }
 
+async fn search_keys_and_hashes<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
+    s.create_tree("rekor", tree(71), genesis())
+        .await
+        .expect("create");
+    let batch = s.begin_batch(tree(71)).await.expect("begin");
+    batch.commit(batch_after(1, 20, 2)).await.expect("commit");
+    let at = |i: u64| (tree(71), LeafIndex::new(i));
+    assert_eq!(
+        s.find_by_key("sha256:genesis", 10).await.expect("key"),
+        vec![at(0)]
+    );
+    assert_eq!(s.find_by_key("leaf:1", 10).await.expect("key"), vec![at(1)]);
+    let tagged = s.find_by_key("tag:2", 100).await.expect("key");
+    assert_eq!(tagged, (1..=20).map(at).collect::<Vec<_>>());
+    assert_eq!(
+        s.find_by_key("tag:2", 5).await.expect("key").len(),
+        5,
+        "limit holds"
+    );
+    assert!(s.find_by_key("absent", 10).await.expect("key").is_empty());
+    // The same leaf in two trees (a log rotated): found in both.
+    s.freeze_tree(tree(71)).await.expect("freeze");
+    s.create_tree("rekor", tree(72), genesis())
+        .await
+        .expect("second tree");
+    let mut both = s
+        .find_by_hash(&leaf_hash(b"genesis"))
+        .await
+        .expect("by hash");
+    both.sort();
+    assert_eq!(both, vec![at(0), (tree(72), LeafIndex::new(0))]);
+    // A key outside the batch is refused and nothing is stored.
+    let batch = s.begin_batch(tree(72)).await.expect("begin");
+    let mut write = batch_after(1, 2, 3);
+    write.keys.push(SearchKey {
+        key: "stray".into(),
+        index: LeafIndex::new(9),
+    });
+    assert!(matches!(
+        batch.commit(write).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(s.find_by_key("tag:3", 10).await.expect("key").is_empty());
+    let row = &s
+        .leaves(tree(71), LeafIndex::new(3), 1)
+        .await
+        .expect("leaf")[0];
+    assert_eq!(
+        (row.integrated_at, row.seal.as_slice()),
+        (1_767_225_603, b"seal 3".as_slice())
+    );
+}
+
 async fn frozen_and_unknown_trees<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
     assert!(matches!(
         s.begin_batch(tree(51)).await,
@@ -296,6 +367,10 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn failed_batches_leave_nothing() {
                 super::failed_batches_leave_nothing(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn search_keys_and_hashes() {
+                super::search_keys_and_hashes(&super::$backend().await.store).await;
             }
             #[tokio::test]
             async fn frozen_and_unknown_trees() {
