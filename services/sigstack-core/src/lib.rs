@@ -15,9 +15,12 @@
 //!   RFC 9162 §2.1.3 / §2.1.4 verifiers.
 //! - [`note`]: C2SP signed notes, their signers and verifiers.
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies and Rekor v1 checkpoints.
+//! - [`entry`]: Rekor v1 entry kinds (canonical bodies, search keys), their
+//!   verification material, SETs and entry IDs.
 
 pub mod checkpoint;
 pub mod consistency;
+pub mod entry;
 pub mod hash;
 pub mod ids;
 pub mod inclusion;

@@ -1,0 +1,141 @@
+//! Verification of a submitted certificate chain, leaf first, root last
+//! (log.md §2.2: "a chain is first verified leaf→root, any EKU, at leaf
+//! NotBefore").
+//!
+//! The reference hands the chain to Go's `x509.Certificate.Verify` with the
+//! last certificate as the only root, the middle ones as intermediates, any
+//! extended key usage, and the leaf's notBefore as the current time
+//! (`sigstore/rekor: pkg/pki/x509/x509.go: verifyCertChain`). We check, for
+//! the chain exactly as given:
+//!
+//! - every certificate, the root included, is valid at the leaf's notBefore;
+//! - each certificate's issuer name equals the next one's subject (DER);
+//! - each issuer may sign certificates (basic constraints cA, keyCertSign
+//!   when key usage is present; Go's `CheckSignatureFrom`);
+//! - each issuer's path length limit covers the intermediates below it;
+//! - each signature verifies with the next certificate's key (ECDSA and
+//!   PKCS#1 v1.5 RSA over SHA-256/384/512, Ed25519).
+//!
+//! Not checked, unlike Go: name constraints, unknown critical extensions,
+//! RSA-PSS and SHA-1 certificate signatures (refused instead), and path
+//! building — Go may find a path through an unordered or padded chain; we
+//! take the order as given. The root's self-signature is not checked by
+//! either: it is the anchor. No client sends anything but Fulcio's ordered
+//! chain, which passes both.
+
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA384_ASN1, ECDSA_P256_SHA512_ASN1, ECDSA_P384_SHA256_ASN1,
+    ECDSA_P384_SHA384_ASN1, ECDSA_P384_SHA512_ASN1, ECDSA_P521_SHA256_ASN1, ECDSA_P521_SHA384_ASN1,
+    ECDSA_P521_SHA512_ASN1, ED25519, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384,
+    RSA_PKCS1_2048_8192_SHA512, UnparsedPublicKey, VerificationAlgorithm,
+};
+use x509_cert::der::oid::db::{rfc5912, rfc8410};
+
+use super::{Certificate, KeyType, PkiError};
+
+/// Verifies `chain` (leaf first) as described in the module docs. A chain of
+/// one certificate has nothing to verify.
+///
+/// # Errors
+/// [`PkiError::Chain`] naming the first failed check.
+pub(crate) fn verify_chain(chain: &[&Certificate]) -> Result<(), PkiError> {
+    let Some(leaf) = chain.first() else {
+        return Err(PkiError::Chain("no certificate chain provided".into()));
+    };
+    if chain.len() == 1 {
+        return Ok(());
+    }
+    let (at, _) = leaf.validity();
+    for (i, cert) in chain.iter().enumerate() {
+        let (not_before, not_after) = cert.validity();
+        if at < not_before || at > not_after {
+            return Err(PkiError::Chain(format!(
+                "certificate {i} is not valid at the leaf's notBefore"
+            )));
+        }
+    }
+    for (i, pair) in chain.windows(2).enumerate() {
+        let [child, issuer] = pair else { continue };
+        let names_match = matches!(
+            (child.issuer_der(), issuer.subject_der()),
+            (Ok(a), Ok(b)) if a == b
+        );
+        if !names_match {
+            return Err(PkiError::Chain(format!(
+                "certificate {i} was not issued by certificate {}",
+                i + 1
+            )));
+        }
+        if !issuer.may_sign_certificates() {
+            return Err(PkiError::Chain(format!(
+                "certificate {} may not sign certificates",
+                i + 1
+            )));
+        }
+        // `i` intermediates sit between the leaf and this issuer.
+        if issuer
+            .max_path_len()
+            .is_some_and(|max| i > usize::from(max))
+        {
+            return Err(PkiError::Chain(format!(
+                "certificate {} allows fewer intermediates",
+                i + 1
+            )));
+        }
+        verify_issued_by(child, issuer)
+            .map_err(|why| PkiError::Chain(format!("certificate {i} signature: {why}")))?;
+    }
+    Ok(())
+}
+
+fn verify_issued_by(child: &Certificate, issuer: &Certificate) -> Result<(), String> {
+    let algorithm = child.signature_algorithm();
+    let key = issuer.public_key();
+    let verifier = signature_verifier(algorithm.oid, key.key_type()).ok_or_else(|| {
+        format!(
+            "unsupported algorithm {} for this issuer key",
+            algorithm.oid
+        )
+    })?;
+    let is_rsa = matches!(key.key_type(), KeyType::Rsa { .. });
+    // ECDSA and Ed25519 identifiers have absent parameters; PKCS#1 v1.5 ones
+    // NULL (or, tolerated by Go, absent).
+    let params_ok = match &algorithm.parameters {
+        None => true,
+        Some(p) => is_rsa && p.is_null(),
+    };
+    if !params_ok {
+        return Err("unexpected signature algorithm parameters".into());
+    }
+    let signature = child
+        .signature()
+        .as_bytes()
+        .ok_or_else(|| "signature bit string has unused bits".to_owned())?;
+    UnparsedPublicKey::new(verifier, key.verification_input())
+        .verify(child.tbs_der(), signature)
+        .map_err(|_| "does not verify".to_owned())
+}
+
+fn signature_verifier(
+    algorithm: spki::ObjectIdentifier,
+    issuer: KeyType,
+) -> Option<&'static dyn VerificationAlgorithm> {
+    use KeyType::*;
+    let chosen: &'static dyn VerificationAlgorithm = match (algorithm, issuer) {
+        (rfc5912::ECDSA_WITH_SHA_256, EcdsaP256) => &ECDSA_P256_SHA256_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_384, EcdsaP256) => &ECDSA_P256_SHA384_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_512, EcdsaP256) => &ECDSA_P256_SHA512_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_256, EcdsaP384) => &ECDSA_P384_SHA256_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_384, EcdsaP384) => &ECDSA_P384_SHA384_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_512, EcdsaP384) => &ECDSA_P384_SHA512_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_256, EcdsaP521) => &ECDSA_P521_SHA256_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_384, EcdsaP521) => &ECDSA_P521_SHA384_ASN1,
+        (rfc5912::ECDSA_WITH_SHA_512, EcdsaP521) => &ECDSA_P521_SHA512_ASN1,
+        (rfc5912::SHA_256_WITH_RSA_ENCRYPTION, Rsa { .. }) => &RSA_PKCS1_2048_8192_SHA256,
+        (rfc5912::SHA_384_WITH_RSA_ENCRYPTION, Rsa { .. }) => &RSA_PKCS1_2048_8192_SHA384,
+        (rfc5912::SHA_512_WITH_RSA_ENCRYPTION, Rsa { .. }) => &RSA_PKCS1_2048_8192_SHA512,
+        (rfc8410::ID_ED_25519, Ed25519) => &ED25519,
+        _ => return None,
+    };
+    Some(chosen)
+}
