@@ -18,12 +18,25 @@ const GO_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
 
 /// Go's `base64.StdEncoding` (after the CR/LF skip done by [`decode_std`]).
 const GO_STD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, GO_CONFIG);
+/// Go's `base64.URLEncoding`, the DSSE library's second try.
+const GO_URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, GO_CONFIG);
+
 /// Decodes as Go's `base64.StdEncoding.DecodeString` does.
 ///
 /// # Errors
 /// [`base64::DecodeError`] for other alphabets, missing padding or junk.
 pub(crate) fn decode_std(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
     GO_STD.decode(without_line_breaks(text.as_ref()))
+}
+
+/// The DSSE library's decoder (go-securesystemslib `b64Decode`): standard
+/// base64 first, then URL-safe base64, both padded.
+pub(crate) fn decode_dsse(text: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+    let bytes = without_line_breaks(text.as_ref());
+    GO_STD
+        .decode(&bytes)
+        .or_else(|_| GO_URL.decode(&bytes))
+        .ok()
 }
 
 /// Standard padded base64, as Go's `encoding/json` writes `[]byte` values.
@@ -52,5 +65,12 @@ mod tests {
         assert!(decode_std("aG k=").is_err(), "spaces are not skipped");
         assert!(decode_std("_-8=").is_err(), "URL alphabet");
         assert_eq!(decode_std("").ok(), Some(Vec::new()));
+    }
+
+    #[test]
+    fn dsse_falls_back_to_url_safe() {
+        assert_eq!(decode_dsse("_-8=").as_deref(), Some(&[0xff, 0xef][..]));
+        assert_eq!(decode_dsse("aGk=").as_deref(), Some(&b"hi"[..]));
+        assert!(decode_dsse("_-8").is_none());
     }
 }

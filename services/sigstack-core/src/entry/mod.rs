@@ -13,16 +13,20 @@
 //! - [`canonical`]: RFC 8785 serialisation.
 //! - [`pki`]: keys, certificates, chains, signature verification.
 //! - [`hashedrekord`]: hashedrekord 0.0.1.
+//! - [`dsse`]: dsse 0.0.1.
 //! - [`set`]: the signed entry timestamp (§3).
 //! - [`id`]: entry IDs and UUIDs (§1.2).
 
 pub mod canonical;
+pub mod dsse;
 mod encoding;
+mod envelope;
 mod error;
 pub mod hashedrekord;
 pub mod id;
 pub mod pki;
 pub mod set;
+mod statement;
 #[cfg(test)]
 mod test_support;
 
@@ -137,6 +141,7 @@ pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> 
         (Kind::HashedRekord, hashedrekord::API_VERSION) => {
             hashedrekord::canonicalize(proposed.spec)
         }
+        (Kind::Dsse, dsse::API_VERSION) => dsse::canonicalize(proposed.spec),
         (kind, _) if !kind.is_submittable() => {
             Err(EntryError::KindNotEnabled(kind.name().to_owned()))
         }

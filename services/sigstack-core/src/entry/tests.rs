@@ -99,6 +99,7 @@ fn unsupported_versions() {
         ("hashedrekord", "0.0.2"),
         ("hashedrekord", "0.0.1-rc1"),
         ("hashedrekord", "1.0.0"),
+        ("dsse", "0.0.2"),
     ] {
         let err = err_of(&format!(
             r#"{{"kind":"{kind}","apiVersion":"{version}","spec":{{}}}}"#
