@@ -279,6 +279,19 @@ impl<S: EngineStore> Engine<S> {
         self.writer(tree).await?.append(data).await
     }
 
+    /// Appends to `tree` with search keys (see [`TreeWriter::append_with_keys`]).
+    ///
+    /// # Errors
+    /// As [`Engine::writer`] and [`TreeWriter::append`].
+    pub async fn append_with_keys(
+        &self,
+        tree: TreeId,
+        data: Vec<u8>,
+        keys: Vec<String>,
+    ) -> Result<Appended, EngineError> {
+        self.writer(tree).await?.append_with_keys(data, keys).await
+    }
+
     /// The latest committed head of `tree`.
     ///
     /// # Errors

@@ -438,10 +438,9 @@ async fn sealed_leaves_and_search_keys<S: EngineStore>(store: S) {
             (sealed.integrated_at, &sealed.seal)
         );
     }
-    let at = |i: u64| (tree(), LeafIndex::new(i));
     assert_eq!(
         store.find_by_key("kind:genesis", 10).await.expect("key"),
-        vec![at(0)]
+        vec![(tree(), LeafIndex::new(0), leaf_hash(b"genesis"))]
     );
     assert_eq!(
         store.find_by_key("all", 1000).await.expect("key").len(),

@@ -188,12 +188,13 @@ pub trait LogReader: Send + Sync {
         hash: &Hash,
     ) -> impl Future<Output = Result<Option<LeafIndex>, StoreError>> + Send;
 
-    /// Every (tree, index) stored under the search key `key`, at most `limit`.
+    /// Every leaf stored under the search key `key` (tree, index and leaf
+    /// hash), at most `limit`, in tree and index order.
     fn find_by_key(
         &self,
         key: &str,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<(TreeId, LeafIndex)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(TreeId, LeafIndex, Hash)>, StoreError>> + Send;
 
     /// Every (tree, index) whose leaf has this hash, in any tree of any log.
     fn find_by_hash(

@@ -370,17 +370,21 @@ impl LogReader for SqliteStore {
         &self,
         key: &str,
         limit: u32,
-    ) -> Result<Vec<(TreeId, LeafIndex)>, StoreError> {
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT tree_id, leaf_index FROM leaf_keys WHERE search_key = ? \
-             ORDER BY tree_id, leaf_index LIMIT ?",
+    ) -> Result<Vec<(TreeId, LeafIndex, Hash)>, StoreError> {
+        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT k.tree_id, k.leaf_index, l.leaf_hash FROM leaf_keys k \
+             JOIN leaves l ON l.tree_id = k.tree_id AND l.leaf_index = k.leaf_index \
+             WHERE k.search_key = ? ORDER BY k.tree_id, k.leaf_index LIMIT ?",
         )
         .bind(key)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(t, i)| decode_location(t, i))
+            .map(|(t, i, h)| {
+                let (tree, index) = decode_location(t, i)?;
+                Ok((tree, index, decode_hash(h)?))
+            })
             .collect()
     }
 

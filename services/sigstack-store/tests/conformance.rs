@@ -255,12 +255,20 @@ async fn search_keys_and_hashes<S: TreeCatalog + LogReader + SequencerStore>(s: 
     let batch = s.begin_batch(tree(71)).await.expect("begin");
     batch.commit(batch_after(1, 20, 2)).await.expect("commit");
     let at = |i: u64| (tree(71), LeafIndex::new(i));
+    let located = |found: Vec<(TreeId, LeafIndex, Hash)>| {
+        found
+            .into_iter()
+            .map(|(t, i, _)| (t, i))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         s.find_by_key("sha256:genesis", 10).await.expect("key"),
-        vec![at(0)]
+        vec![(tree(71), LeafIndex::new(0), leaf_hash(b"genesis"))],
+        "with the leaf hash"
     );
-    assert_eq!(s.find_by_key("leaf:1", 10).await.expect("key"), vec![at(1)]);
-    let tagged = s.find_by_key("tag:2", 100).await.expect("key");
+    let one = s.find_by_key("leaf:1", 10).await.expect("key");
+    assert_eq!(located(one), vec![at(1)]);
+    let tagged = located(s.find_by_key("tag:2", 100).await.expect("key"));
     assert_eq!(tagged, (1..=20).map(at).collect::<Vec<_>>());
     assert_eq!(
         s.find_by_key("tag:2", 5).await.expect("key").len(),
