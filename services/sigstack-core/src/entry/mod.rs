@@ -14,6 +14,7 @@
 //! - [`pki`]: keys, certificates, chains, signature verification.
 //! - [`hashedrekord`]: hashedrekord 0.0.1.
 //! - [`dsse`]: dsse 0.0.1.
+//! - [`intoto`]: intoto 0.0.2 and 0.0.1.
 //! - [`set`]: the signed entry timestamp (§3).
 //! - [`id`]: entry IDs and UUIDs (§1.2).
 
@@ -24,6 +25,7 @@ mod envelope;
 mod error;
 pub mod hashedrekord;
 pub mod id;
+pub mod intoto;
 pub mod pki;
 pub mod set;
 mod statement;
@@ -142,6 +144,8 @@ pub fn canonicalize_proposed(json: &[u8]) -> Result<CanonicalEntry, EntryError> 
             hashedrekord::canonicalize(proposed.spec)
         }
         (Kind::Dsse, dsse::API_VERSION) => dsse::canonicalize(proposed.spec),
+        (Kind::Intoto, intoto::API_VERSION_V002) => intoto::canonicalize_v002(proposed.spec),
+        (Kind::Intoto, intoto::API_VERSION_V001) => intoto::canonicalize_v001(proposed.spec),
         (kind, _) if !kind.is_submittable() => {
             Err(EntryError::KindNotEnabled(kind.name().to_owned()))
         }

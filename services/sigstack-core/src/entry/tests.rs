@@ -100,6 +100,7 @@ fn unsupported_versions() {
         ("hashedrekord", "0.0.1-rc1"),
         ("hashedrekord", "1.0.0"),
         ("dsse", "0.0.2"),
+        ("intoto", "0.0.3"),
     ] {
         let err = err_of(&format!(
             r#"{{"kind":"{kind}","apiVersion":"{version}","spec":{{}}}}"#
