@@ -20,7 +20,6 @@ use super::canonical::to_canonical_json_of_own;
 use super::encoding::{decode_std, encode_std};
 use super::envelope::{Envelope, NO_SIGNATURE_VERIFIED};
 use super::pki::VerificationMaterial;
-use super::statement::{IN_TOTO_PAYLOAD_TYPE, digest_keys};
 use super::{CanonicalEntry, EntryError, IndexKeys, Kind};
 
 pub const API_VERSION: &str = "0.0.1";
@@ -109,6 +108,7 @@ pub(crate) fn canonicalize(spec: Value) -> Result<CanonicalEntry, EntryError> {
         let Some(index) = prepared.first_verified(material.public_key()) else {
             return Err(EntryError::invalid(NO_SIGNATURE_VERIFIED));
         };
+        // `index` comes from `prepared`, built one-to-one from these signatures.
         verified.insert(envelope.signatures[index].sig.as_str(), material);
     }
     if !all_verified(&verified) {
@@ -137,19 +137,12 @@ pub(crate) fn canonicalize(spec: Value) -> Result<CanonicalEntry, EntryError> {
     }));
 
     let mut keys = IndexKeys::default();
-    for ((_, pem), material) in canonical_pems.iter().zip(verified.values()) {
-        keys.push(&format!("sha256:{}", hex::encode(Sha256::digest(pem))));
-        for san in material.subject_alternative_names() {
-            keys.push(san);
-        }
+    for material in verified.values() {
+        keys.push_verifier(material);
     }
     keys.push(&format!("sha256:{payload_hash}"));
     keys.push(&format!("sha256:{envelope_hash}"));
-    if envelope.payload_type == IN_TOTO_PAYLOAD_TYPE {
-        for key in digest_keys(&prepared.payload) {
-            keys.push(&key);
-        }
-    }
+    keys.push_statement(&envelope.payload_type, &prepared.payload);
     Ok(CanonicalEntry {
         kind: Kind::Dsse,
         api_version: API_VERSION.to_owned(),

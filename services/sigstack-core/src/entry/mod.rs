@@ -35,6 +35,7 @@ mod test_support;
 use std::fmt;
 
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
 use crate::hash::{Hash, leaf_hash};
 
@@ -257,6 +258,26 @@ impl IndexKeys {
         let key = key.to_lowercase();
         if !key.is_empty() && !self.0.contains(&key) {
             self.0.push(key);
+        }
+    }
+
+    /// `sha256:` + SHA-256 of a verifier's canonical PEM, then its SANs: what
+    /// dsse and intoto index per key (hashedrekord differs, §2.6).
+    fn push_verifier(&mut self, material: &pki::VerificationMaterial) {
+        let fingerprint = Sha256::digest(material.canonical_pem().as_bytes());
+        self.push(&format!("sha256:{}", hex::encode(fingerprint)));
+        for san in material.subject_alternative_names() {
+            self.push(san);
+        }
+    }
+
+    /// The subject and materials digests of an in-toto payload; nothing for
+    /// other payload types.
+    fn push_statement(&mut self, payload_type: &str, payload: &[u8]) {
+        if payload_type == statement::IN_TOTO_PAYLOAD_TYPE {
+            for key in statement::digest_keys(payload) {
+                self.push(&key);
+            }
         }
     }
 

@@ -17,6 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use p256::pkcs8::DecodePrivateKey as _;
 
 use super::pki::HashAlgorithm;
+use super::{CanonicalEntry, EntryError, canonicalize_proposed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Alg {
@@ -266,4 +267,32 @@ pub(crate) fn issue_leaf(
         .signed_by(&leaf_key.rcgen(), &issuer)
         .expect("leaf");
     (leaf.der().to_vec(), ca.der().to_vec())
+}
+
+/// Canonicalises `proposed` and expects a 400 `Invalid` whose message
+/// contains `fragment`.
+pub(crate) fn assert_invalid(proposed: &[u8], fragment: &str) {
+    let err = canonicalize_proposed(proposed).expect_err(fragment);
+    assert!(matches!(err, EntryError::Invalid(_)), "{err:?}");
+    assert_eq!(err.status_code(), 400);
+    assert!(
+        err.client_message().starts_with("error processing entry: "),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(fragment),
+        "{err} lacks {fragment:?}"
+    );
+}
+
+/// Expects `entry`'s body to be exactly `expected` and its leaf hash to be
+/// `SHA-256(0x00 ‖ expected)`.
+pub(crate) fn assert_body(entry: &CanonicalEntry, expected: &str) {
+    assert_eq!(
+        String::from_utf8(entry.body.clone()).expect("utf-8"),
+        expected
+    );
+    let mut prefixed = vec![0u8];
+    prefixed.extend_from_slice(expected.as_bytes());
+    assert_eq!(entry.leaf_hash().to_hex(), sha256_hex(prefixed));
 }

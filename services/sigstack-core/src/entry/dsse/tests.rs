@@ -4,7 +4,10 @@ use serde_json::json;
 use super::*;
 use crate::entry::canonicalize_proposed;
 use crate::entry::envelope::pae;
-use crate::entry::test_support::{Alg, TestKey, b64, crlf76, go_pem, issue_leaf, sha256_hex};
+use crate::entry::statement::IN_TOTO_PAYLOAD_TYPE;
+use crate::entry::test_support::{
+    Alg, TestKey, assert_body, assert_invalid, b64, crlf76, go_pem, issue_leaf, sha256_hex,
+};
 
 const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"sha256":"ABCD"}}],"predicateType":"https://slsa.dev/provenance/v0.2","predicate":{"materials":[{"digest":{"sha1":"ef01"}}]}}"#;
 
@@ -59,13 +62,7 @@ fn single_key_entry_canonical_body_and_keys() {
     assert_eq!(entry.kind, Kind::Dsse);
     assert_eq!(entry.api_version, "0.0.1");
     let expected = expected_body(&text, STATEMENT.as_bytes(), &[(&sigs[0], &key.pem())]);
-    assert_eq!(
-        String::from_utf8(entry.body.clone()).expect("utf-8"),
-        expected
-    );
-    let mut prefixed = vec![0u8];
-    prefixed.extend_from_slice(expected.as_bytes());
-    assert_eq!(entry.leaf_hash().to_hex(), sha256_hex(prefixed));
+    assert_body(&entry, &expected);
     assert_eq!(
         entry.index_keys,
         [
@@ -153,13 +150,7 @@ fn identical_signatures_count_once() {
 }
 
 fn rejected(json: &[u8], fragment: &str) {
-    let err = canonicalize_proposed(json).expect_err(fragment);
-    assert!(matches!(err, EntryError::Invalid(_)), "{err:?}");
-    assert_eq!(err.status_code(), 400);
-    assert!(
-        err.to_string().contains(fragment),
-        "{err} lacks {fragment:?}"
-    );
+    assert_invalid(json, fragment);
 }
 
 #[test]

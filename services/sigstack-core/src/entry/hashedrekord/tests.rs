@@ -4,7 +4,8 @@ use serde_json::json;
 use super::*;
 use crate::entry::canonicalize_proposed;
 use crate::entry::test_support::{
-    Alg, TestKey, aws_digest, b64, crlf76, go_pem, issue_leaf, sha256_hex,
+    Alg, TestKey, assert_body, assert_invalid, aws_digest, b64, crlf76, go_pem, issue_leaf,
+    sha256_hex,
 };
 
 const ARTIFACT: &[u8] = b"hello, transparency";
@@ -47,12 +48,6 @@ fn signed(alg: Alg, hash: HashAlgorithm) -> (TestKey, String, Vec<u8>) {
     (key, digest_hex(hash, ARTIFACT), sig)
 }
 
-fn leaf_hash_of(body: &[u8]) -> String {
-    let mut prefixed = vec![0u8];
-    prefixed.extend_from_slice(body);
-    sha256_hex(prefixed)
-}
-
 #[test]
 fn public_key_entry_canonical_body_and_keys() {
     let (key, value, sig) = signed(Alg::P256, HashAlgorithm::Sha256);
@@ -61,14 +56,7 @@ fn public_key_entry_canonical_body_and_keys() {
     assert_eq!(entry.kind, Kind::HashedRekord);
     assert_eq!(entry.api_version, "0.0.1");
     let expected = expected_body("sha256", &value, &sig, &key.pem());
-    assert_eq!(
-        String::from_utf8(entry.body.clone()).expect("utf-8"),
-        expected
-    );
-    assert_eq!(
-        entry.leaf_hash().to_hex(),
-        leaf_hash_of(expected.as_bytes())
-    );
+    assert_body(&entry, &expected);
     assert_eq!(
         entry.index_keys,
         [sha256_hex(key.pem()), format!("sha256:{value}")]
@@ -178,18 +166,7 @@ fn rejects(edit: impl FnOnce(&mut serde_json::Value), fragment: &str) {
         serde_json::from_slice(&proposed(HashAlgorithm::Sha256, &value, &sig, &key.pem()))
             .expect("json");
     edit(&mut entry);
-    let err =
-        canonicalize_proposed(&serde_json::to_vec(&entry).expect("json")).expect_err(fragment);
-    assert!(matches!(err, EntryError::Invalid(_)), "{err:?}");
-    assert_eq!(err.status_code(), 400);
-    assert!(
-        err.client_message().starts_with("error processing entry: "),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains(fragment),
-        "{err} lacks {fragment:?}"
-    );
+    assert_invalid(&serde_json::to_vec(&entry).expect("json"), fragment);
 }
 
 #[test]

@@ -16,7 +16,6 @@ use crate::entry::canonical::to_canonical_json_of_own;
 use crate::entry::encoding::{decode_std, encode_std};
 use crate::entry::envelope::{Envelope, NO_SIGNATURE_VERIFIED};
 use crate::entry::pki::VerificationMaterial;
-use crate::entry::statement::{IN_TOTO_PAYLOAD_TYPE, digest_keys};
 use crate::entry::{CanonicalEntry, EntryError, IndexKeys, Kind};
 
 pub const API_VERSION: &str = "0.0.1";
@@ -99,19 +98,9 @@ pub(crate) fn canonicalize(spec: Value) -> Result<CanonicalEntry, EntryError> {
 
     let mut keys = IndexKeys::default();
     keys.push(&format!("sha256:{hash}"));
-    keys.push(&format!(
-        "sha256:{}",
-        hex::encode(Sha256::digest(canonical_pem.as_bytes()))
-    ));
-    for san in material.subject_alternative_names() {
-        keys.push(san);
-    }
+    keys.push_verifier(&material);
     keys.push(&format!("sha256:{payload_hash}"));
-    if envelope.payload_type == IN_TOTO_PAYLOAD_TYPE {
-        for key in digest_keys(&decoded_payload) {
-            keys.push(&key);
-        }
-    }
+    keys.push_statement(&envelope.payload_type, &decoded_payload);
     Ok(CanonicalEntry {
         kind: Kind::Intoto,
         api_version: API_VERSION.to_owned(),

@@ -15,7 +15,6 @@ use crate::entry::canonical::to_canonical_json_of_own;
 use crate::entry::encoding::{decode_std, encode_std};
 use crate::entry::envelope::{Envelope, EnvelopeSignature, NO_SIGNATURE_VERIFIED};
 use crate::entry::pki::VerificationMaterial;
-use crate::entry::statement::{IN_TOTO_PAYLOAD_TYPE, digest_keys};
 use crate::entry::{CanonicalEntry, EntryError, IndexKeys, Kind};
 
 pub const API_VERSION: &str = "0.0.2";
@@ -114,7 +113,8 @@ pub(crate) fn canonicalize(spec: Value) -> Result<CanonicalEntry, EntryError> {
         let Some(index) = prepared.first_verified(material.public_key()) else {
             return Err(EntryError::invalid(NO_SIGNATURE_VERIFIED));
         };
-        // Signatures equal as strings are one signature to the reference.
+        // Signatures equal as strings are one signature to the reference;
+        // `index` comes from `prepared`, built one-to-one from `dsse`.
         for (flag, other) in verified.iter_mut().zip(&dsse.signatures) {
             *flag |= other.sig == dsse.signatures[index].sig;
         }
@@ -154,18 +154,10 @@ pub(crate) fn canonicalize(spec: Value) -> Result<CanonicalEntry, EntryError> {
 
     let mut keys = IndexKeys::default();
     for material in &materials {
-        let pem = material.canonical_pem();
-        keys.push(&format!("sha256:{}", hex::encode(Sha256::digest(pem))));
-        for san in material.subject_alternative_names() {
-            keys.push(san);
-        }
+        keys.push_verifier(material);
     }
     keys.push(&format!("sha256:{payload_hash}"));
-    if payload_type == IN_TOTO_PAYLOAD_TYPE {
-        for key in digest_keys(&decoded_payload) {
-            keys.push(&key);
-        }
-    }
+    keys.push_statement(payload_type, &decoded_payload);
     Ok(CanonicalEntry {
         kind: Kind::Intoto,
         api_version: API_VERSION.to_owned(),

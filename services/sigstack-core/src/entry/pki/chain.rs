@@ -23,15 +23,11 @@
 //! either: it is the anchor. No client sends anything but Fulcio's ordered
 //! chain, which passes both.
 
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA384_ASN1, ECDSA_P256_SHA512_ASN1, ECDSA_P384_SHA256_ASN1,
-    ECDSA_P384_SHA384_ASN1, ECDSA_P384_SHA512_ASN1, ECDSA_P521_SHA256_ASN1, ECDSA_P521_SHA384_ASN1,
-    ECDSA_P521_SHA512_ASN1, ED25519, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384,
-    RSA_PKCS1_2048_8192_SHA512, UnparsedPublicKey, VerificationAlgorithm,
-};
+use aws_lc_rs::signature::{ED25519, UnparsedPublicKey, VerificationAlgorithm};
 use x509_cert::der::oid::db::{rfc5912, rfc8410};
 
-use super::{Certificate, KeyType, PkiError};
+use super::verify::digest_algorithm;
+use super::{Certificate, HashAlgorithm, KeyType, PkiError};
 
 /// Verifies `chain` (leaf first) as described in the module docs. A chain of
 /// one certificate has nothing to verify.
@@ -120,22 +116,20 @@ fn signature_verifier(
     algorithm: spki::ObjectIdentifier,
     issuer: KeyType,
 ) -> Option<&'static dyn VerificationAlgorithm> {
-    use KeyType::*;
-    let chosen: &'static dyn VerificationAlgorithm = match (algorithm, issuer) {
-        (rfc5912::ECDSA_WITH_SHA_256, EcdsaP256) => &ECDSA_P256_SHA256_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_384, EcdsaP256) => &ECDSA_P256_SHA384_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_512, EcdsaP256) => &ECDSA_P256_SHA512_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_256, EcdsaP384) => &ECDSA_P384_SHA256_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_384, EcdsaP384) => &ECDSA_P384_SHA384_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_512, EcdsaP384) => &ECDSA_P384_SHA512_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_256, EcdsaP521) => &ECDSA_P521_SHA256_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_384, EcdsaP521) => &ECDSA_P521_SHA384_ASN1,
-        (rfc5912::ECDSA_WITH_SHA_512, EcdsaP521) => &ECDSA_P521_SHA512_ASN1,
-        (rfc5912::SHA_256_WITH_RSA_ENCRYPTION, Rsa { .. }) => &RSA_PKCS1_2048_8192_SHA256,
-        (rfc5912::SHA_384_WITH_RSA_ENCRYPTION, Rsa { .. }) => &RSA_PKCS1_2048_8192_SHA384,
-        (rfc5912::SHA_512_WITH_RSA_ENCRYPTION, Rsa { .. }) => &RSA_PKCS1_2048_8192_SHA512,
-        (rfc8410::ID_ED_25519, Ed25519) => &ED25519,
+    let hash = match algorithm {
+        rfc8410::ID_ED_25519 => return (issuer == KeyType::Ed25519).then_some(&ED25519),
+        rfc5912::ECDSA_WITH_SHA_256 | rfc5912::SHA_256_WITH_RSA_ENCRYPTION => HashAlgorithm::Sha256,
+        rfc5912::ECDSA_WITH_SHA_384 | rfc5912::SHA_384_WITH_RSA_ENCRYPTION => HashAlgorithm::Sha384,
+        rfc5912::ECDSA_WITH_SHA_512 | rfc5912::SHA_512_WITH_RSA_ENCRYPTION => HashAlgorithm::Sha512,
         _ => return None,
     };
-    Some(chosen)
+    let is_ecdsa_algorithm = matches!(
+        algorithm,
+        rfc5912::ECDSA_WITH_SHA_256 | rfc5912::ECDSA_WITH_SHA_384 | rfc5912::ECDSA_WITH_SHA_512
+    );
+    let is_rsa_key = matches!(issuer, KeyType::Rsa { .. });
+    if is_ecdsa_algorithm == is_rsa_key || issuer == KeyType::Ed25519 {
+        return None;
+    }
+    digest_algorithm(issuer, hash)
 }

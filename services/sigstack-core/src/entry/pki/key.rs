@@ -78,7 +78,7 @@ impl PublicKey {
                 other => return Err(bad(format!("unsupported elliptic curve {other}"))),
             };
             // Go's parser takes uncompressed points only.
-            if raw.len() != point_len || raw[0] != 0x04 {
+            if raw.len() != point_len || raw.first() != Some(&0x04) {
                 return Err(bad("EC point is not an uncompressed point".into()));
             }
             key_type

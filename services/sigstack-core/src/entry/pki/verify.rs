@@ -85,14 +85,12 @@ pub fn verify_prehashed(
     let Ok(imported) = Digest::import_less_safe(digest, hash.aws_lc()) else {
         return Err(refused("digest length does not match its algorithm"));
     };
-    let verified = match key.ed25519_bytes() {
-        Some(raw) => verify_ed25519ph(&raw, hash, digest, signature),
-        None => UnparsedPublicKey::new(
-            prehashed_algorithm(key.key_type(), hash),
-            key.verification_input(),
-        )
-        .verify_digest(&imported, signature)
-        .is_ok(),
+    let verified = match (key.ed25519_bytes(), digest_algorithm(key.key_type(), hash)) {
+        (Some(raw), _) => verify_ed25519ph(&raw, hash, digest, signature),
+        (None, Some(algorithm)) => UnparsedPublicKey::new(algorithm, key.verification_input())
+            .verify_digest(&imported, signature)
+            .is_ok(),
+        (None, None) => false,
     };
     if !verified {
         return Err(refused(match key.key_type() {
@@ -140,11 +138,15 @@ pub fn is_permitted(key: KeyType, hash: HashAlgorithm) -> bool {
     }
 }
 
-/// aws-lc-rs's algorithm for (key, digest); every ECDSA curve takes every
-/// SHA-2 digest, as Go's `ecdsa.VerifyASN1` does, so the policy decides.
-fn prehashed_algorithm(key: KeyType, hash: HashAlgorithm) -> &'static dyn VerificationAlgorithm {
+/// aws-lc-rs's ECDSA or PKCS#1 v1.5 algorithm for (key, digest); every
+/// ECDSA curve takes every SHA-2 digest, as Go's `ecdsa.VerifyASN1` does, so
+/// the policy decides. `None` for Ed25519, which has no prehashed form here.
+pub(super) fn digest_algorithm(
+    key: KeyType,
+    hash: HashAlgorithm,
+) -> Option<&'static dyn VerificationAlgorithm> {
     use HashAlgorithm::*;
-    match (key, hash) {
+    Some(match (key, hash) {
         (KeyType::EcdsaP256, Sha256) => &ECDSA_P256_SHA256_ASN1,
         (KeyType::EcdsaP256, Sha384) => &ECDSA_P256_SHA384_ASN1,
         (KeyType::EcdsaP256, Sha512) => &ECDSA_P256_SHA512_ASN1,
@@ -156,8 +158,9 @@ fn prehashed_algorithm(key: KeyType, hash: HashAlgorithm) -> &'static dyn Verifi
         (KeyType::EcdsaP521, Sha512) => &ECDSA_P521_SHA512_ASN1,
         (KeyType::Rsa { .. }, Sha256) => &RSA_PKCS1_2048_8192_SHA256,
         (KeyType::Rsa { .. }, Sha384) => &RSA_PKCS1_2048_8192_SHA384,
-        (KeyType::Rsa { .. }, Sha512) | (KeyType::Ed25519, _) => &RSA_PKCS1_2048_8192_SHA512,
-    }
+        (KeyType::Rsa { .. }, Sha512) => &RSA_PKCS1_2048_8192_SHA512,
+        (KeyType::Ed25519, _) => return None,
+    })
 }
 
 /// RFC 8032 §5.1 Ed25519ph with an empty context over a SHA-512 `digest`.
