@@ -5,7 +5,7 @@
 //! base64 of the verifiers, required fields, `proposedContent` alone (the
 //! read-side `signatures`/`envelopeHash`/`payloadHash` are server-computed),
 //! at least one envelope signature, then verifiers in order — each must
-//! parse and verify some signature (see [`super::envelope`] for what one
+//! parse and verify some signature (see `entry::envelope` for what one
 //! pass accepts), stopping once all are verified — and every signature must
 //! end up verified. Signatures equal as strings count once. No algorithm
 //! policy applies and chains are not verified (only hashedrekord does both).
