@@ -24,6 +24,7 @@ pub mod entry;
 pub mod hash;
 pub mod ids;
 pub mod inclusion;
+pub mod key_file;
 pub mod merkle;
 pub mod note;
 pub mod note_keys;

@@ -27,9 +27,27 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run one service against its database.
+    #[command(subcommand)]
+    Serve(ServeCommand),
+    /// Operator key tools.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Benchmarks (see README, "Performance").
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// The Rekor v1-compatible transparency log.
+    Log(ServeLogArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate an ECDSA P-256 key (the v1 log key) into a new encrypted PEM file.
+    Generate(KeyGenerateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +55,68 @@ pub enum BenchCommand {
     /// Append throughput, acknowledgement latency and RSS of the log engine,
     /// or (with --proofs) proof latency at growing tree sizes.
     Engine(EngineBenchArgs),
+    /// Entries per second and latency of a running transparency log, with
+    /// real signed hashedrekord entries, against the per-entry crypto bound.
+    Log(LogBenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeySource {
+    /// Encrypted PKCS#8 PEM (`sigstack keys generate`).
+    #[arg(long)]
+    pub key_file: PathBuf,
+    /// File holding the key's password (one line).
+    #[arg(long)]
+    pub password_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeyGenerateArgs {
+    /// Where to write the key (must not exist; written with mode 0600).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// File holding the password to encrypt it with.
+    #[arg(long)]
+    pub password_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeLogArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub key: KeySource,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: std::net::SocketAddr,
+    /// Host of the log's published URL (checkpoint key name and origin);
+    /// defaults to the listen address's host, and is required when that is
+    /// a wildcard.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub body_limit: usize,
+    #[arg(long, default_value_t = 256)]
+    pub max_batch: usize,
+    #[arg(long, default_value_t = 2)]
+    pub max_wait_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogBenchArgs {
+    /// Base URL of the log, e.g. http://127.0.0.1:3000 (loopback only for load runs).
+    #[arg(long)]
+    pub url: String,
+    /// Entries to send (all generated and signed before timing starts).
+    #[arg(long, default_value_t = 20_000)]
+    pub entries: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Offer entries at this rate per second instead (open loop).
+    #[arg(long)]
+    pub rate: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

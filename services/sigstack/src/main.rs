@@ -4,6 +4,8 @@
 mod backend;
 mod bench;
 mod cli;
+mod keys;
+mod serve;
 mod telemetry;
 
 use clap::Parser as _;
@@ -16,7 +18,10 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            cli::Command::Serve(cli::ServeCommand::Log(args)) => serve::log(args).await,
+            cli::Command::Keys(cli::KeysCommand::Generate(args)) => keys::generate(&args),
             cli::Command::Bench(cli::BenchCommand::Engine(args)) => bench::engine(args).await,
+            cli::Command::Bench(cli::BenchCommand::Log(args)) => bench::log(args).await,
         }
     })
 }

@@ -2,6 +2,7 @@
 //! Medians and percentiles come from one run; nothing here runs in CI.
 
 mod append;
+mod log;
 mod proofs;
 mod stats;
 
@@ -14,10 +15,14 @@ use sigstack_engine::{Engine, EngineConfig, EngineError, EngineStore, Publisher}
 use sigstack_store::StoreError;
 
 use crate::backend::with_store;
-use crate::cli::EngineBenchArgs;
+use crate::cli::{EngineBenchArgs, LogBenchArgs};
 
 /// Key name and origin host of the benchmark's throwaway checkpoint key.
 const BENCH_HOST: &str = "bench.sigstack.invalid";
+
+pub async fn log(args: LogBenchArgs) -> anyhow::Result<()> {
+    log::run(args).await
+}
 
 pub async fn engine(args: EngineBenchArgs) -> anyhow::Result<()> {
     // Enough connections for the sequencer and the read side at once.
