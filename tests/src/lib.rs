@@ -1,7 +1,9 @@
 //! Helpers of the end-to-end tests in `tests/tests/`: the `sigstack` binary,
 //! writer processes whose acknowledgements are read line by line, databases
-//! of both backends, and checks of a stored tree against what was
-//! acknowledged.
+//! of both backends, checks of a stored tree against what was
+//! acknowledged, and (in [`rekor`]) a Rekor v1 log served over HTTP.
+
+pub mod rekor;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
