@@ -193,6 +193,61 @@ impl<S: EngineStore> Engine<S> {
         genesis: Vec<u8>,
         keys: Vec<String>,
     ) -> Result<PublishedHead, EngineError> {
+        let write = self.genesis_write(tree, genesis, keys, &[])?;
+        let head = write.head.clone();
+        self.store.create_tree(log, tree, write).await?;
+        Ok(PublishedHead {
+            tree,
+            size: head.size,
+            root: head.root,
+            checkpoint: head.checkpoint,
+        })
+    }
+
+    /// Freezes `log`'s active tree and starts `tree` as its new active tree
+    /// with the `genesis` entry at index 0, in one store transaction. The
+    /// old tree's sequencer fails its next batch with
+    /// [`EngineError::TreeFrozen`]; reads of the old tree keep working.
+    ///
+    /// # Errors
+    /// As [`Engine::create_tree`].
+    pub async fn rotate_tree(
+        &self,
+        log: &str,
+        tree: TreeId,
+        genesis: Vec<u8>,
+        keys: Vec<String>,
+    ) -> Result<PublishedHead, EngineError> {
+        check_leaf(&genesis, self.config.max_leaf_bytes)?;
+        let mut published = None;
+        self.store
+            .rotate_tree(log, tree, |earlier| {
+                let write = self
+                    .genesis_write(tree, genesis, keys, earlier)
+                    .map_err(|e| e.to_string())?;
+                published = Some(write.head.clone());
+                Ok(write)
+            })
+            .await?;
+        let head =
+            published.ok_or_else(|| EngineError::Corrupt("rotation wrote no head".into()))?;
+        Ok(PublishedHead {
+            tree,
+            size: head.size,
+            root: head.root,
+            checkpoint: head.checkpoint,
+        })
+    }
+
+    /// The first write of a new tree: its genesis leaf integrated, sealed
+    /// (after telling the sealer which trees came `earlier`) and signed.
+    fn genesis_write(
+        &self,
+        tree: TreeId,
+        genesis: Vec<u8>,
+        keys: Vec<String>,
+        earlier: &[(TreeId, TreeSize)],
+    ) -> Result<BatchWrite, EngineError> {
         check_leaf(&genesis, self.config.max_leaf_bytes)?;
         let mut edge = RightEdge::empty();
         let hash = leaf_hash(&genesis);
@@ -201,11 +256,6 @@ impl<S: EngineStore> Engine<S> {
             .publisher
             .publish(tree, integrated.size, integrated.root)
             .map_err(EngineError::Publish)?;
-        let head = StoredHead {
-            size: integrated.size,
-            root: integrated.root,
-            checkpoint,
-        };
         let mut leaves = vec![LeafRow {
             index: LeafIndex::new(0),
             hash,
@@ -214,10 +264,11 @@ impl<S: EngineStore> Engine<S> {
             seal: Vec::new(),
         }];
         if let Some(sealer) = &self.sealer {
+            sealer.tree_added(tree, earlier);
             seal_all(sealer, tree, &mut leaves)
                 .map_err(|e| EngineError::BatchFailed(e.to_string()))?;
         }
-        let write = BatchWrite {
+        Ok(BatchWrite {
             leaves,
             tiles: integrated.changed.iter().map(to_stored).collect(),
             keys: keys
@@ -227,14 +278,11 @@ impl<S: EngineStore> Engine<S> {
                     index: LeafIndex::new(0),
                 })
                 .collect(),
-            head: head.clone(),
-        };
-        self.store.create_tree(log, tree, write).await?;
-        Ok(PublishedHead {
-            tree,
-            size: head.size,
-            root: head.root,
-            checkpoint: head.checkpoint,
+            head: StoredHead {
+                size: integrated.size,
+                root: integrated.root,
+                checkpoint,
+            },
         })
     }
 

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use sigstack_core::ids::{LeafIndex, TreeId};
+use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_store::LeafRow;
 
 /// Attaches bytes to each new leaf at integration.
@@ -23,6 +23,13 @@ pub trait LeafSealer: Send + Sync + fmt::Debug {
         data: &[u8],
         integrated_at: i64,
     ) -> Result<Vec<u8>, SealError>;
+
+    /// Called before the genesis leaf of a new tree is sealed, with every
+    /// earlier tree of its log and its final size, in order (empty for a
+    /// log's first tree). Rekor's virtual index starts the new tree there.
+    fn tree_added(&self, tree: TreeId, earlier: &[(TreeId, TreeSize)]) {
+        let _ = (tree, earlier);
+    }
 }
 
 /// A leaf could not be sealed (for instance, the signing key failed).

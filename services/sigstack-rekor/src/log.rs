@@ -2,7 +2,7 @@
 //! operations of the v1 API in domain terms. Handlers in [`crate::api`] only
 //! translate HTTP.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -62,8 +62,11 @@ pub struct RekorLog<S> {
     log_id: LogId,
     public_key_pem: String,
     config: RekorConfig,
-    /// In virtual-index order; the last is the active tree.
-    shards: Vec<Shard>,
+    signer: Arc<EcdsaP256NoteSigner>,
+    sealer: Arc<SetSealer>,
+    /// In virtual-index order; the last is the active tree. Reloaded from
+    /// the store when the log rotates.
+    shards: RwLock<Vec<Shard>>,
 }
 
 impl<S: EngineStore> RekorLog<S> {
@@ -91,24 +94,7 @@ impl<S: EngineStore> RekorLog<S> {
         let log_id = signer.log_id();
         let public_key_pem = public_key_pem(signer.public_key_spki_der())?;
 
-        let trees = store
-            .trees(&config.log_name)
-            .await
-            .map_err(EngineError::from)?;
-        let mut shards = Vec::with_capacity(trees.len().max(1));
-        let mut offset = 0u64;
-        for record in &trees {
-            shards.push(Shard {
-                tree: record.tree_id,
-                offset,
-                frozen: record.state == TreeState::Frozen,
-            });
-            let head = store
-                .head(record.tree_id)
-                .await
-                .map_err(EngineError::from)?;
-            offset = offset.saturating_add(head.map_or(0, |h| h.size.get()));
-        }
+        let mut shards = load_shards(&store, &config.log_name).await?;
         let new_tree = if shards.is_empty() {
             let tree = random_tree_id()?;
             shards.push(Shard {
@@ -120,17 +106,17 @@ impl<S: EngineStore> RekorLog<S> {
         } else {
             None
         };
-        match shards.last() {
-            Some(active) if !active.frozen => {}
-            _ => {
-                return Err(RekorError::Internal(
-                    "the log's newest tree is frozen: create a new one".into(),
-                ));
-            }
+        if shards.last().is_none_or(|active| active.frozen) {
+            return Err(RekorError::Internal(
+                "the log's newest tree is frozen: rotate to a new one".into(),
+            ));
         }
-        let offsets = shards.iter().map(|s| (s.tree, s.offset)).collect();
-        let engine = Engine::new(store, config.engine.clone(), publisher)?
-            .with_sealer(Arc::new(SetSealer::new(signer.clone(), offsets)));
+        let sealer = Arc::new(SetSealer::new(
+            signer.clone(),
+            shards.iter().map(|s| (s.tree, s.offset)).collect(),
+        ));
+        let engine =
+            Engine::new(store, config.engine.clone(), publisher)?.with_sealer(sealer.clone());
         if let Some(tree) = new_tree {
             let genesis = genesis_entry(&signer)?;
             engine
@@ -142,8 +128,49 @@ impl<S: EngineStore> RekorLog<S> {
             log_id,
             public_key_pem,
             config,
-            shards,
+            signer,
+            sealer,
+            shards: RwLock::new(shards),
         })
+    }
+
+    /// Freezes the active tree and starts a new one with its genesis entry,
+    /// in one transaction, without stopping the service: entries of frozen
+    /// trees stay readable by entry ID and virtual index, and their proofs
+    /// are against each frozen tree's final checkpoint. The new tree is
+    /// signed with the same key, so the log keeps one log ID.
+    ///
+    /// # Errors
+    /// A store failure; nothing changes then.
+    pub async fn rotate(&self) -> Result<Shard, RekorError> {
+        let tree = random_tree_id()?;
+        let genesis = genesis_entry(&self.signer)?;
+        self.engine
+            .rotate_tree(
+                &self.config.log_name,
+                tree,
+                genesis.body,
+                genesis.index_keys,
+            )
+            .await?;
+        self.reload().await?;
+        self.active()
+    }
+
+    /// Re-reads the log's trees (another process may have rotated it).
+    async fn reload(&self) -> Result<(), RekorError> {
+        let shards = load_shards(self.engine.store(), &self.config.log_name).await?;
+        for shard in &shards {
+            self.sealer.set_offset(shard.tree, shard.offset);
+        }
+        if let Ok(mut current) = self.shards.write() {
+            *current = shards;
+        }
+        Ok(())
+    }
+
+    fn shards(&self) -> Vec<Shard> {
+        self.shards.read().map(|s| s.clone()).unwrap_or_default()
     }
 
     pub fn body_limit(&self) -> usize {
@@ -158,13 +185,16 @@ impl<S: EngineStore> RekorLog<S> {
         &self.engine
     }
 
-    fn active(&self) -> Shard {
-        // `open` refuses a log without an active last shard.
-        self.shards[self.shards.len() - 1]
+    fn active(&self) -> Result<Shard, RekorError> {
+        self.shards()
+            .last()
+            .copied()
+            .filter(|s| !s.frozen)
+            .ok_or_else(|| RekorError::Internal("the log has no active tree".into()))
     }
 
     fn shard(&self, tree: TreeId) -> Option<Shard> {
-        self.shards.iter().copied().find(|s| s.tree == tree)
+        self.shards().into_iter().find(|s| s.tree == tree)
     }
 
     /// `POST /api/v1/log/entries`: canonicalise, verify, append, and answer
@@ -175,12 +205,27 @@ impl<S: EngineStore> RekorLog<S> {
     /// is already in the active tree, or a log failure.
     pub async fn create(&self, proposed: &[u8], path: &str) -> Result<LogEntry, RekorError> {
         let canonical = canonicalize_proposed(proposed)?;
-        let active = self.active();
         let uuid = canonical.leaf_hash();
-        let appended = self
+        let mut active = self.active()?;
+        let appended = match self
             .engine
-            .append_with_keys(active.tree, canonical.body.clone(), canonical.index_keys)
-            .await?;
+            .append_with_keys(
+                active.tree,
+                canonical.body.clone(),
+                canonical.index_keys.clone(),
+            )
+            .await
+        {
+            // Rotated by another process: move to the new active tree once.
+            Err(EngineError::TreeFrozen(_)) => {
+                self.reload().await?;
+                active = self.active()?;
+                self.engine
+                    .append_with_keys(active.tree, canonical.body.clone(), canonical.index_keys)
+                    .await?
+            }
+            other => other?,
+        };
         let id = entry_id(active.tree, &uuid);
         if appended.duplicate {
             return Err(RekorError::Duplicate {
@@ -258,11 +303,10 @@ impl<S: EngineStore> RekorLog<S> {
     pub async fn entry_at(&self, virtual_index: u64) -> Result<LogEntry, RekorError> {
         let not_found = || RekorError::NotFound(format!("no entry at log index {virtual_index}"));
         let shard = self
-            .shards
-            .iter()
+            .shards()
+            .into_iter()
             .rev()
             .find(|s| s.offset <= virtual_index)
-            .copied()
             .ok_or_else(not_found)?;
         let index = LeafIndex::new(virtual_index - shard.offset);
         let size = self.engine.size(shard.tree).await?;
@@ -287,7 +331,7 @@ impl<S: EngineStore> RekorLog<S> {
         let not_found = || RekorError::NotFound(format!("no entry with ID {id}"));
         let candidates: Vec<Shard> = match tree {
             Some(tree) => self.shard(tree).into_iter().collect(),
-            None => self.shards.iter().rev().copied().collect(),
+            None => self.shards().into_iter().rev().collect(),
         };
         for shard in candidates {
             if let Some(index) = self.engine.reader().leaf_index(shard.tree, &uuid).await? {
@@ -323,10 +367,10 @@ impl<S: EngineStore> RekorLog<S> {
     /// # Errors
     /// A log failure.
     pub async fn log_info(&self) -> Result<LogInfo, RekorError> {
-        let active = self.active();
+        let active = self.active()?;
         let head = self.engine.head(active.tree).await?;
         let mut inactive = Vec::new();
-        for shard in self.shards.iter().filter(|s| s.frozen) {
+        for shard in self.shards().iter().filter(|s| s.frozen) {
             let h = self.engine.head(shard.tree).await?;
             inactive.push(InactiveShard {
                 root_hash: h.root.to_hex(),
@@ -382,7 +426,7 @@ impl<S: EngineStore> RekorLog<S> {
 
     fn shard_for(&self, tree: Option<i64>) -> Result<Shard, RekorError> {
         match tree {
-            None => Ok(self.active()),
+            None => self.active(),
             Some(id) => TreeId::new(id)
                 .ok()
                 .and_then(|t| self.shard(t))
@@ -398,6 +442,26 @@ pub(crate) fn public_key_pem(spki_der: &[u8]) -> Result<String, RekorError> {
     PublicKey::from_spki_der(spki_der)
         .map(|key| key.canonical_pem())
         .map_err(|e| RekorError::Internal(format!("log public key: {e}")))
+}
+
+/// The log's trees in virtual-index order, each with its offset.
+async fn load_shards<S: EngineStore>(store: &S, log_name: &str) -> Result<Vec<Shard>, RekorError> {
+    let trees = store.trees(log_name).await.map_err(EngineError::from)?;
+    let mut shards = Vec::with_capacity(trees.len());
+    let mut offset = 0u64;
+    for record in &trees {
+        shards.push(Shard {
+            tree: record.tree_id,
+            offset,
+            frozen: record.state == TreeState::Frozen,
+        });
+        let head = store
+            .head(record.tree_id)
+            .await
+            .map_err(EngineError::from)?;
+        offset = offset.saturating_add(head.map_or(0, |h| h.size.get()));
+    }
+    Ok(shards)
 }
 
 /// A random positive int64, as Trillian tree IDs are.

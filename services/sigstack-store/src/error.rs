@@ -24,6 +24,10 @@ pub enum StoreError {
     /// The database could not be reached or timed out; retrying may succeed.
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// The caller's part of a write refused to complete it (for instance, a
+    /// rotation whose genesis entry could not be signed); nothing was stored.
+    #[error("write refused: {0}")]
+    Refused(String),
     /// A row that breaks the schema's invariants (wrong hash length, negative size).
     #[error("corrupt row: {0}")]
     Corrupt(String),

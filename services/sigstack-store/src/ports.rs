@@ -99,6 +99,24 @@ pub trait TreeCatalog: Send + Sync {
         genesis: BatchWrite,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Freezes `log`'s active tree and creates `tree` as its new active tree,
+    /// in one transaction. The active tree is locked as a batch locks it, so
+    /// no batch commits to it after its final size is read. `genesis` is
+    /// called inside the transaction with every earlier tree of the log and
+    /// its final size, in order, and returns the new tree's first write.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] for a taken tree ID, [`StoreError::Refused`]
+    /// when `genesis` refuses; nothing is stored then.
+    fn rotate_tree<F>(
+        &self,
+        log: &str,
+        tree: TreeId,
+        genesis: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(&[(TreeId, TreeSize)]) -> Result<BatchWrite, String> + Send;
+
     /// The trees of `log` in creation order (the order of its virtual index).
     fn trees(&self, log: &str) -> impl Future<Output = Result<Vec<TreeRecord>, StoreError>> + Send;
 

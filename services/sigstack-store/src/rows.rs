@@ -115,3 +115,14 @@ pub(crate) fn head_moved(tree: TreeId, expected: TreeSize, found: Option<i64>) -
         },
     }
 }
+
+pub(crate) fn decode_sizes(rows: Vec<(i64, i64)>) -> Result<Vec<(TreeId, TreeSize)>, StoreError> {
+    rows.into_iter()
+        .map(|(tree, size)| {
+            let tree = TreeId::new(tree).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let size = u64::try_from(size)
+                .map_err(|_| StoreError::Corrupt(format!("negative tree size {size}")))?;
+            Ok((tree, TreeSize::new(size)))
+        })
+        .collect()
+}

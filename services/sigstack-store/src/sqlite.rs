@@ -21,8 +21,8 @@ use crate::ports::{
     TreeCatalog, TreeRecord, check_batch,
 };
 use crate::rows::{
-    decode_hash, decode_head, decode_index, decode_leaf, decode_location, decode_state,
-    decode_tile, decode_tree, head_moved, to_i64,
+    decode_hash, decode_head, decode_index, decode_leaf, decode_location, decode_sizes,
+    decode_state, decode_tile, decode_tree, head_moved, to_i64,
 };
 use crate::{StoreError, TreeState};
 
@@ -95,6 +95,50 @@ impl TreeCatalog for SqliteStore {
         .execute(&mut *tx)
         .await?;
         write_batch(&mut tx, tree, TreeSize::ZERO, &genesis).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rotate_tree<F>(&self, log: &str, tree: TreeId, genesis: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&[(TreeId, TreeSize)]) -> Result<BatchWrite, String> + Send,
+    {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let active: Option<i64> =
+            sqlx::query_scalar("SELECT tree_id FROM trees WHERE log_name = ? AND state = 'active'")
+                .bind(log)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(active) = active {
+            // BEGIN IMMEDIATE holds SQLite's one write lock: no batch is in flight.
+            sqlx::query("UPDATE trees SET state = 'frozen', frozen_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE tree_id = ?")
+                .bind(active)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT t.tree_id, h.tree_size FROM trees t JOIN tree_heads h ON h.tree_id = t.tree_id \
+             WHERE t.log_name = ? ORDER BY t.created_at, t.rowid",
+        )
+        .bind(log)
+        .fetch_all(&mut *tx)
+        .await?;
+        let earlier = decode_sizes(rows)?;
+        let write = genesis(&earlier).map_err(StoreError::Refused)?;
+        check_batch(tree, TreeSize::ZERO, &write)?;
+        sqlx::query("INSERT INTO trees (tree_id, log_name, state) VALUES (?, ?, 'active')")
+            .bind(tree.get())
+            .bind(log)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO tree_heads (tree_id, tree_size, root_hash, checkpoint) VALUES (?, 0, ?, '')",
+        )
+        .bind(tree.get())
+        .bind(sigstack_core::hash::EMPTY_ROOT.0.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        write_batch(&mut tx, tree, TreeSize::ZERO, &write).await?;
         tx.commit().await?;
         Ok(())
     }

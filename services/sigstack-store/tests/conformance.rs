@@ -309,6 +309,67 @@ async fn search_keys_and_hashes<S: TreeCatalog + LogReader + SequencerStore>(s: 
     );
 }
 
+async fn rotation_freezes_and_starts_a_tree<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
+    s.create_tree("rekor", tree(81), genesis())
+        .await
+        .expect("create");
+    let batch = s.begin_batch(tree(81)).await.expect("begin");
+    batch.commit(batch_after(1, 4, 2)).await.expect("commit");
+    // A refused genesis changes nothing.
+    let refused = s
+        .rotate_tree("rekor", tree(82), |_| Err("no key".to_owned()))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    let states: Vec<_> = s
+        .trees("rekor")
+        .await
+        .expect("trees")
+        .iter()
+        .map(|t| (t.tree_id, t.state))
+        .collect();
+    assert_eq!(states, vec![(tree(81), TreeState::Active)]);
+    let mut seen = Vec::new();
+    s.rotate_tree("rekor", tree(82), |earlier| {
+        seen = earlier.to_vec();
+        Ok(genesis())
+    })
+    .await
+    .expect("rotate");
+    assert_eq!(
+        seen,
+        vec![(tree(81), TreeSize::new(5))],
+        "the frozen tree with its final size"
+    );
+    let states: Vec<_> = s
+        .trees("rekor")
+        .await
+        .expect("trees")
+        .iter()
+        .map(|t| (t.tree_id, t.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![(tree(81), TreeState::Frozen), (tree(82), TreeState::Active)]
+    );
+    assert!(matches!(
+        s.begin_batch(tree(81)).await,
+        Err(StoreError::TreeFrozen(_))
+    ));
+    assert_eq!(s.head(tree(82)).await.expect("head"), Some(head(1, 1)));
+    // A second rotation sees both earlier trees, in order.
+    let mut seen = Vec::new();
+    s.rotate_tree("rekor", tree(83), |earlier| {
+        seen = earlier.iter().map(|(t, _)| *t).collect();
+        Ok(genesis())
+    })
+    .await
+    .expect("rotate again");
+    assert_eq!(seen, vec![tree(81), tree(82)]);
+}
+
 async fn frozen_and_unknown_trees<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
     assert!(matches!(
         s.begin_batch(tree(51)).await,
@@ -379,6 +440,10 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn search_keys_and_hashes() {
                 super::search_keys_and_hashes(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn rotation_freezes_and_starts_a_tree() {
+                super::rotation_freezes_and_starts_a_tree(&super::$backend().await.store).await;
             }
             #[tokio::test]
             async fn frozen_and_unknown_trees() {

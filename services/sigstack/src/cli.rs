@@ -33,6 +33,9 @@ pub enum Command {
     /// Operator key tools.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Operator tools for the transparency log.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Benchmarks (see README, "Performance").
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -42,6 +45,25 @@ pub enum Command {
 pub enum ServeCommand {
     /// The Rekor v1-compatible transparency log.
     Log(ServeLogArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Freeze the active tree and start a new one (with its genesis entry),
+    /// while the service keeps running: it moves to the new tree on its next
+    /// write.
+    Rotate(LogRotateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogRotateArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub key: KeySource,
+    /// Host of the log's published URL (as given to `serve log`).
+    #[arg(long)]
+    pub hostname: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use sigstack_engine::EngineStore;
 use sigstack_rekor::{RekorConfig, RekorLog};
 
 use crate::backend::with_store;
-use crate::cli::ServeLogArgs;
+use crate::cli::{LogRotateArgs, ServeLogArgs};
 
 pub async fn log(args: ServeLogArgs) -> anyhow::Result<()> {
     let hostname = match &args.hostname {
@@ -74,4 +74,19 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// `sigstack log rotate`.
+pub async fn rotate(args: LogRotateArgs) -> anyhow::Result<()> {
+    let signer = Arc::new(crate::keys::load_note_signer(&args.key, &args.hostname)?);
+    with_store!(args.store, 4, |store| {
+        let log = RekorLog::open(store, RekorConfig::new(args.hostname.clone()), signer).await?;
+        let shard = log.rotate().await?;
+        println!(
+            "active tree is now {} (virtual index from {})",
+            shard.tree, shard.offset
+        );
+        log.engine().shutdown().await;
+        Ok(())
+    })
 }
