@@ -15,13 +15,14 @@ use axum::routing::{MethodRouter, get, post};
 use sigstack_engine::EngineStore;
 
 use crate::error::{RekorError, validation};
-use crate::log::RekorLog;
+use crate::log::{Operation, RekorLog};
 use crate::model::{LogEntry, json_line};
 use crate::search::{SearchIndex, SearchLogQuery, parse_body};
 
 /// The router of the v1 API for one log. `body_limit` bounds every request
 /// body (413 with a JSON message above it).
 pub fn router<S: EngineStore>(log: Arc<RekorLog<S>>, body_limit: usize) -> Router {
+    let timeout = log.request_timeout();
     let mut router = Router::new();
     let routes: Vec<(&str, MethodRouter<Arc<RekorLog<S>>>)> = vec![
         ("/api/v1/log", get(log_info::<S>)),
@@ -43,7 +44,21 @@ pub fn router<S: EngineStore>(log: Arc<RekorLog<S>>, body_limit: usize) -> Route
     router
         .fallback(|| async { RekorError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .with_state(log)
+}
+
+/// Answers 504 for a request that outlives `limit`. A create cut off here
+/// may still be committed; the client's retry then hears 409 naming it.
+async fn time_limit(
+    State(limit): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => RekorError::Timeout.into_response(),
+    }
 }
 
 /// A JSON answer with Rekor's content type.
@@ -73,6 +88,7 @@ fn body_or_limit(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<By
 async fn log_info<S: EngineStore>(
     State(log): State<Arc<RekorLog<S>>>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::GetLogInfo)?;
     Ok(json(StatusCode::OK, json_line(&log.log_info().await?)))
 }
 
@@ -80,6 +96,7 @@ async fn public_key<S: EngineStore>(
     State(log): State<Arc<RekorLog<S>>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::GetPublicKey)?;
     let tree = optional_tree_id(&query)?;
     let pem = log.public_key_pem(tree)?;
     let mut response = (StatusCode::OK, pem.to_owned()).into_response();
@@ -94,6 +111,7 @@ async fn consistency<S: EngineStore>(
     State(log): State<Arc<RekorLog<S>>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::GetLogProof)?;
     let first = match query.get("firstSize") {
         None => 1,
         Some(v) => positive_int(v, "firstSize", "query")?,
@@ -119,6 +137,7 @@ async fn create<S: EngineStore>(
     OriginalUri(uri): OriginalUri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::CreateLogEntry)?;
     let body = body_or_limit(body, log.body_limit())?;
     if body.is_empty() {
         return Err(RekorError::unprocessable(
@@ -143,6 +162,7 @@ async fn entry_by_index<S: EngineStore>(
     State(log): State<Arc<RekorLog<S>>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::GetLogEntryByIndex)?;
     let index = match query.get("logIndex") {
         None => {
             return Err(RekorError::unprocessable(
@@ -160,6 +180,7 @@ async fn entry_by_uuid<S: EngineStore>(
     State(log): State<Arc<RekorLog<S>>>,
     Path(id): Path<String>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::GetLogEntryByUuid)?;
     let entry = log.entry_by_id(&id).await?;
     Ok(json(StatusCode::OK, entry.to_response_bytes()))
 }
@@ -168,6 +189,7 @@ async fn retrieve<S: EngineStore>(
     State(log): State<Arc<RekorLog<S>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::SearchLogQuery)?;
     let body = body_or_limit(body, log.body_limit())?;
     let query: SearchLogQuery = parse_body(&body, "entry")?;
     let entries = log.retrieve(query).await?;
@@ -179,6 +201,7 @@ async fn search_index<S: EngineStore>(
     State(log): State<Arc<RekorLog<S>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RekorError> {
+    log.check_enabled(Operation::SearchIndex)?;
     let body = body_or_limit(body, log.body_limit())?;
     let query: SearchIndex = parse_body(&body, "query")?;
     Ok(json(

@@ -34,6 +34,12 @@ pub enum RekorError {
     /// 413 above the configured body limit.
     #[error("Request Entity Too Large. Limit set to {0}")]
     TooLarge(usize),
+    /// 501 for an operation this instance does not serve.
+    #[error("{0} API not enabled in this Rekor instance")]
+    NotEnabled(&'static str),
+    /// 504 when a request outlives the configured timeout.
+    #[error("unexpected error communicating with transparency log")]
+    Timeout,
     /// 500: the log failed; the cause is logged, never sent.
     #[error("unexpected result from transparency log")]
     Internal(String),
@@ -53,6 +59,8 @@ impl RekorError {
             RekorError::NotFound(_) => StatusCode::NOT_FOUND,
             RekorError::Duplicate { .. } => StatusCode::CONFLICT,
             RekorError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RekorError::NotEnabled(_) => StatusCode::NOT_IMPLEMENTED,
+            RekorError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             RekorError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

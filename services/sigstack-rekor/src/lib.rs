@@ -13,5 +13,5 @@ pub mod search;
 mod set;
 
 pub use error::RekorError;
-pub use log::{RekorConfig, RekorLog, Shard};
+pub use log::{Operation, RekorConfig, RekorLog, Shard};
 pub use set::SetSealer;

@@ -33,7 +33,57 @@ pub struct RekorConfig {
     pub hostname: String,
     /// Largest request body, in bytes (413 above it).
     pub body_limit: usize,
+    /// Longest any request may take before it is answered 504.
+    pub request_timeout: std::time::Duration,
+    /// The API operations served; the others answer 501 (Rekor's
+    /// `--enabled_api_endpoints`).
+    pub enabled: Vec<Operation>,
     pub engine: EngineConfig,
+}
+
+/// The v1 API's operations, by Rekor's operationIds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    SearchIndex,
+    GetLogInfo,
+    GetPublicKey,
+    GetLogProof,
+    CreateLogEntry,
+    GetLogEntryByIndex,
+    GetLogEntryByUuid,
+    SearchLogQuery,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 8] = [
+        Operation::SearchIndex,
+        Operation::GetLogInfo,
+        Operation::GetPublicKey,
+        Operation::GetLogProof,
+        Operation::CreateLogEntry,
+        Operation::GetLogEntryByIndex,
+        Operation::GetLogEntryByUuid,
+        Operation::SearchLogQuery,
+    ];
+
+    pub fn operation_id(self) -> &'static str {
+        match self {
+            Operation::SearchIndex => "searchIndex",
+            Operation::GetLogInfo => "getLogInfo",
+            Operation::GetPublicKey => "getPublicKey",
+            Operation::GetLogProof => "getLogProof",
+            Operation::CreateLogEntry => "createLogEntry",
+            Operation::GetLogEntryByIndex => "getLogEntryByIndex",
+            Operation::GetLogEntryByUuid => "getLogEntryByUUID",
+            Operation::SearchLogQuery => "searchLogQuery",
+        }
+    }
+
+    pub fn from_operation_id(id: &str) -> Option<Operation> {
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.operation_id() == id)
+    }
 }
 
 impl RekorConfig {
@@ -42,6 +92,8 @@ impl RekorConfig {
             log_name: "rekor".into(),
             hostname: hostname.into(),
             body_limit: 32 * 1024 * 1024,
+            request_timeout: std::time::Duration::from_secs(30),
+            enabled: Operation::ALL.to_vec(),
             engine: EngineConfig::default(),
         }
     }
@@ -175,6 +227,22 @@ impl<S: EngineStore> RekorLog<S> {
 
     pub fn body_limit(&self) -> usize {
         self.config.body_limit
+    }
+
+    pub fn request_timeout(&self) -> std::time::Duration {
+        self.config.request_timeout
+    }
+
+    /// 501 for an operation this instance does not serve.
+    ///
+    /// # Errors
+    /// [`RekorError::NotEnabled`].
+    pub fn check_enabled(&self, operation: Operation) -> Result<(), RekorError> {
+        if self.config.enabled.contains(&operation) {
+            Ok(())
+        } else {
+            Err(RekorError::NotEnabled(operation.operation_id()))
+        }
     }
 
     pub fn log_id(&self) -> LogId {

@@ -364,6 +364,31 @@ async fn search_finds_entries_at_once<S: EngineStore>(store: S) {
     );
 }
 
+async fn disabled_operations_answer_501<S: EngineStore>(store: S) {
+    let mut config = sigstack_rekor::RekorConfig::new("127.0.0.1");
+    config.enabled = vec![sigstack_rekor::Operation::GetLogInfo];
+    let s = common::serve_config(store, config).await;
+    let key = ClientKey::generate();
+    let r = post(
+        &s,
+        "/api/v1/log/entries",
+        serde_json::to_vec(&key.hashedrekord(b"x")).expect("json"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_IMPLEMENTED);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["code"], 501);
+    assert_eq!(
+        body["message"],
+        "createLogEntry API not enabled in this Rekor instance"
+    );
+    assert_eq!(
+        get(&s, "/api/v1/log/entries?logIndex=0").await.status(),
+        StatusCode::NOT_IMPLEMENTED
+    );
+    assert_eq!(get(&s, "/api/v1/log").await.status(), StatusCode::OK);
+}
+
 macro_rules! api_suite {
     ($backend:ident) => {
         mod $backend {
@@ -371,6 +396,11 @@ macro_rules! api_suite {
             async fn create_read_and_prove() {
                 let f = super::$backend().await;
                 super::create_read_and_prove(f.store.clone()).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn disabled_operations_answer_501() {
+                let f = super::$backend().await;
+                super::disabled_operations_answer_501(f.store.clone()).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn search_finds_entries_at_once() {

@@ -119,6 +119,13 @@ pub struct ServeLogArgs {
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     pub body_limit: usize,
+    /// Longest a request may take before it is answered 504, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// The API operations to serve, by Rekor's operationIds (default: all);
+    /// the others answer 501.
+    #[arg(long, value_delimiter = ',')]
+    pub enabled_api_endpoints: Vec<String>,
     #[arg(long, default_value_t = 256)]
     pub max_batch: usize,
     #[arg(long, default_value_t = 2)]

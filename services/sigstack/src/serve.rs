@@ -37,6 +37,18 @@ async fn run<S: EngineStore>(
 ) -> anyhow::Result<()> {
     let mut config = RekorConfig::new(hostname.clone());
     config.body_limit = args.body_limit;
+    config.request_timeout = Duration::from_secs(args.request_timeout_secs.max(1));
+    if !args.enabled_api_endpoints.is_empty() {
+        config.enabled = args
+            .enabled_api_endpoints
+            .iter()
+            .map(|id| {
+                sigstack_rekor::Operation::from_operation_id(id).ok_or_else(|| {
+                    anyhow::anyhow!("--enabled-api-endpoints: unknown operation {id:?}")
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+    }
     config.engine.max_batch = args.max_batch;
     config.engine.max_wait = Duration::from_millis(args.max_wait_ms);
     let log = Arc::new(RekorLog::open(store, config, signer).await?);

@@ -30,9 +30,14 @@ impl<S> Drop for Served<S> {
 }
 
 pub async fn serve<S: EngineStore>(store: S, body_limit: usize) -> Served<S> {
-    let signer = Arc::new(EcdsaP256NoteSigner::generate("127.0.0.1").expect("log key"));
     let mut config = RekorConfig::new("127.0.0.1");
     config.body_limit = body_limit;
+    serve_config(store, config).await
+}
+
+pub async fn serve_config<S: EngineStore>(store: S, mut config: RekorConfig) -> Served<S> {
+    let body_limit = config.body_limit;
+    let signer = Arc::new(EcdsaP256NoteSigner::generate("127.0.0.1").expect("log key"));
     config.engine.max_wait = std::time::Duration::from_millis(1);
     let log = Arc::new(
         RekorLog::open(store, config, signer.clone())
