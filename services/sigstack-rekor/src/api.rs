@@ -42,6 +42,8 @@ pub fn router<S: EngineStore>(log: Arc<RekorLog<S>>, body_limit: usize) -> Route
             .route(&format!("{path}/"), handler);
     }
     router
+        // Rekor's liveness answer.
+        .route("/ping", get(|| async { "pong" }))
         .fallback(|| async { RekorError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
