@@ -117,21 +117,8 @@ impl TreeCatalog for PostgresStore {
         tree: TreeId,
         genesis: BatchWrite,
     ) -> Result<(), StoreError> {
-        check_batch(tree, TreeSize::ZERO, &genesis)?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO trees (tree_id, log_name, state) VALUES ($1, $2, 'active')")
-            .bind(tree.get())
-            .bind(log)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO tree_heads (tree_id, tree_size, root_hash, checkpoint) VALUES ($1, 0, $2, '')",
-        )
-        .bind(tree.get())
-        .bind(sigstack_core::hash::EMPTY_ROOT.0.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        write_batch(&mut tx, tree, TreeSize::ZERO, &genesis).await?;
+        start_tree(&mut tx, log, tree, &genesis).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -167,20 +154,7 @@ impl TreeCatalog for PostgresStore {
         .await?;
         let earlier = decode_sizes(rows)?;
         let write = genesis(&earlier).map_err(StoreError::Refused)?;
-        check_batch(tree, TreeSize::ZERO, &write)?;
-        sqlx::query("INSERT INTO trees (tree_id, log_name, state) VALUES ($1, $2, 'active')")
-            .bind(tree.get())
-            .bind(log)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO tree_heads (tree_id, tree_size, root_hash, checkpoint) VALUES ($1, 0, $2, '')",
-        )
-        .bind(tree.get())
-        .bind(sigstack_core::hash::EMPTY_ROOT.0.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        write_batch(&mut tx, tree, TreeSize::ZERO, &write).await?;
+        start_tree(&mut tx, log, tree, &write).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -283,6 +257,30 @@ impl SequencerBatch for PostgresBatch {
 
 /// Writes a batch inside `tx` with one statement: leaves, tiles (never
 /// narrowed), the checkpoint, and the head's compare-and-swap.
+/// Inserts `tree` as `log`'s active tree with an empty head, then its first
+/// write, inside `tx`.
+async fn start_tree(
+    tx: &mut Transaction<'static, Postgres>,
+    log: &str,
+    tree: TreeId,
+    genesis: &BatchWrite,
+) -> Result<(), StoreError> {
+    check_batch(tree, TreeSize::ZERO, genesis)?;
+    sqlx::query("INSERT INTO trees (tree_id, log_name, state) VALUES ($1, $2, 'active')")
+        .bind(tree.get())
+        .bind(log)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO tree_heads (tree_id, tree_size, root_hash, checkpoint) VALUES ($1, 0, $2, '')",
+    )
+    .bind(tree.get())
+    .bind(sigstack_core::hash::EMPTY_ROOT.0.as_slice())
+    .execute(&mut **tx)
+    .await?;
+    write_batch(tx, tree, TreeSize::ZERO, genesis).await
+}
+
 async fn write_batch(
     tx: &mut Transaction<'static, Postgres>,
     tree: TreeId,

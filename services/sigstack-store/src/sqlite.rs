@@ -80,21 +80,8 @@ impl TreeCatalog for SqliteStore {
         tree: TreeId,
         genesis: BatchWrite,
     ) -> Result<(), StoreError> {
-        check_batch(tree, TreeSize::ZERO, &genesis)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO trees (tree_id, log_name, state) VALUES (?, ?, 'active')")
-            .bind(tree.get())
-            .bind(log)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO tree_heads (tree_id, tree_size, root_hash, checkpoint) VALUES (?, 0, ?, '')",
-        )
-        .bind(tree.get())
-        .bind(sigstack_core::hash::EMPTY_ROOT.0.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        write_batch(&mut tx, tree, TreeSize::ZERO, &genesis).await?;
+        start_tree(&mut tx, log, tree, &genesis).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -125,20 +112,7 @@ impl TreeCatalog for SqliteStore {
         .await?;
         let earlier = decode_sizes(rows)?;
         let write = genesis(&earlier).map_err(StoreError::Refused)?;
-        check_batch(tree, TreeSize::ZERO, &write)?;
-        sqlx::query("INSERT INTO trees (tree_id, log_name, state) VALUES (?, ?, 'active')")
-            .bind(tree.get())
-            .bind(log)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO tree_heads (tree_id, tree_size, root_hash, checkpoint) VALUES (?, 0, ?, '')",
-        )
-        .bind(tree.get())
-        .bind(sigstack_core::hash::EMPTY_ROOT.0.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        write_batch(&mut tx, tree, TreeSize::ZERO, &write).await?;
+        start_tree(&mut tx, log, tree, &write).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -232,6 +206,30 @@ impl SequencerBatch for SqliteBatch {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// Inserts `tree` as `log`'s active tree with an empty head, then its first
+/// write, inside `tx`.
+async fn start_tree(
+    tx: &mut Transaction<'static, Sqlite>,
+    log: &str,
+    tree: TreeId,
+    genesis: &BatchWrite,
+) -> Result<(), StoreError> {
+    check_batch(tree, TreeSize::ZERO, genesis)?;
+    sqlx::query("INSERT INTO trees (tree_id, log_name, state) VALUES (?, ?, 'active')")
+        .bind(tree.get())
+        .bind(log)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO tree_heads (tree_id, tree_size, root_hash, checkpoint) VALUES (?, 0, ?, '')",
+    )
+    .bind(tree.get())
+    .bind(sigstack_core::hash::EMPTY_ROOT.0.as_slice())
+    .execute(&mut **tx)
+    .await?;
+    write_batch(tx, tree, TreeSize::ZERO, genesis).await
 }
 
 async fn write_batch(
