@@ -72,16 +72,36 @@ impl<S> Served<S> {
 /// # Panics
 /// When the key, the log or the listener cannot be made.
 pub async fn serve<S: EngineStore>(store: S) -> Served<S> {
-    let signer = Arc::new(EcdsaP256NoteSigner::generate("127.0.0.1").expect("log key"));
     let mut config = RekorConfig::new("127.0.0.1");
     config.body_limit = BODY_LIMIT;
+    serve_config(store, config).await
+}
+
+/// As [`serve`], with request bodies limited to `limit` bytes.
+///
+/// # Panics
+/// As [`serve`].
+pub async fn serve_with_limit<S: EngineStore>(store: S, limit: usize) -> Served<S> {
+    let mut config = RekorConfig::new("127.0.0.1");
+    config.body_limit = limit;
+    serve_config(store, config).await
+}
+
+/// As [`serve`], with the log configured by `config` (its hostname must
+/// stay `127.0.0.1`, the key's name).
+///
+/// # Panics
+/// As [`serve`].
+pub async fn serve_config<S: EngineStore>(store: S, mut config: RekorConfig) -> Served<S> {
+    let signer = Arc::new(EcdsaP256NoteSigner::generate("127.0.0.1").expect("log key"));
+    let body_limit = config.body_limit;
     config.engine.max_wait = Duration::from_millis(1);
     let log = Arc::new(
         RekorLog::open(store, config, Arc::clone(&signer))
             .await
             .expect("open log"),
     );
-    let router = sigstack_rekor::api::router(Arc::clone(&log), BODY_LIMIT);
+    let router = sigstack_rekor::api::router(Arc::clone(&log), body_limit);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");

@@ -1,11 +1,9 @@
 //! A table of bad inputs, each answered with its documented status and a
 //! JSON `{code, message}`, with nothing stored and the log still serving.
 
-mod common;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{ClientKey, serve};
+use sigstack_e2e::rekor::{ClientKey, serve_with_limit};
 use sigstack_engine::EngineStore;
 use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
 
@@ -247,7 +245,7 @@ fn cases(key: &ClientKey, other: &ClientKey) -> Vec<(&'static str, Call, u16)> {
 }
 
 async fn bad_inputs_are_refused<S: EngineStore>(store: S) {
-    let s = serve(store, LIMIT).await;
+    let s = serve_with_limit(store, LIMIT).await;
     let (key, other) = (ClientKey::generate(), ClientKey::generate());
     let size_before = s.log.log_info().await.expect("info").tree_size;
     for (name, call, status) in cases(&key, &other) {

@@ -3,16 +3,14 @@
 //! virtual index with proofs against the frozen tree's checkpoint; new
 //! entries go to the new tree, continuing the virtual index.
 
-mod common;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{ClientKey, serve};
 use sigstack_core::checkpoint::open_checkpoint;
 use sigstack_core::entry::set::verify_set;
 use sigstack_core::hash::{Hash, leaf_hash};
 use sigstack_core::ids::{LeafIndex, TreeSize};
 use sigstack_core::inclusion;
+use sigstack_e2e::rekor::{ClientKey, serve_with_limit};
 use sigstack_engine::EngineStore;
 use sigstack_rekor::{RekorConfig, RekorLog};
 use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
@@ -22,7 +20,7 @@ fn hash(text: &str) -> Hash {
 }
 
 async fn rotation_keeps_old_entries<S: EngineStore>(store: S) {
-    let s = serve(store.clone(), 1 << 20).await;
+    let s = serve_with_limit(store.clone(), 1 << 20).await;
     let key = ClientKey::generate();
     let post = |artifact: &'static [u8]| {
         let s = &s;

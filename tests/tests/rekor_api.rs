@@ -2,11 +2,8 @@
 //! info, consistency, and the answers' exact shapes, verified from the
 //! responses alone with the log's published key.
 
-mod common;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{ClientKey, Served, serve};
 use reqwest::StatusCode;
 use sigstack_core::checkpoint::open_checkpoint;
 use sigstack_core::entry::set::verify_set;
@@ -14,6 +11,7 @@ use sigstack_core::hash::{Hash, leaf_hash};
 use sigstack_core::ids::{LeafIndex, TreeSize};
 use sigstack_core::note::EcdsaP256NoteVerifier;
 use sigstack_core::{consistency, inclusion};
+use sigstack_e2e::rekor::{ClientKey, Served, serve_with_limit};
 use sigstack_engine::EngineStore;
 use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
 
@@ -114,7 +112,7 @@ async fn get(s: &Served<impl EngineStore>, path: &str) -> reqwest::Response {
 }
 
 async fn create_read_and_prove<S: EngineStore>(store: S) {
-    let s = serve(store, LIMIT).await;
+    let s = serve_with_limit(store, LIMIT).await;
     let key = ClientKey::generate();
     let pem = get(&s, "/api/v1/log/publicKey").await;
     assert_eq!(pem.status(), StatusCode::OK);
@@ -245,7 +243,7 @@ async fn create_read_and_prove<S: EngineStore>(store: S) {
 }
 
 async fn search_finds_entries_at_once<S: EngineStore>(store: S) {
-    let s = serve(store, LIMIT).await;
+    let s = serve_with_limit(store, LIMIT).await;
     let (key, other) = (ClientKey::generate(), ClientKey::generate());
     let proposal = key.hashedrekord(b"searchable");
     let created = post(
@@ -367,7 +365,7 @@ async fn search_finds_entries_at_once<S: EngineStore>(store: S) {
 async fn disabled_operations_answer_501<S: EngineStore>(store: S) {
     let mut config = sigstack_rekor::RekorConfig::new("127.0.0.1");
     config.enabled = vec![sigstack_rekor::Operation::GetLogInfo];
-    let s = common::serve_config(store, config).await;
+    let s = sigstack_e2e::rekor::serve_config(store, config).await;
     let key = ClientKey::generate();
     let r = post(
         &s,
