@@ -18,6 +18,7 @@
 //! - [`entry`]: Rekor v1 entry kinds (canonical bodies, search keys), their
 //!   verification material, SETs and entry IDs.
 
+pub mod certificate;
 pub mod checkpoint;
 pub mod consistency;
 pub mod entry;

@@ -1,0 +1,335 @@
+//! The issued certificate profile (`spec/ca.md` §8) and the CA hierarchy it
+//! chains to (§12). Pure: the caller supplies the time, the serial and the
+//! keys; nothing here reads a clock or a file.
+//!
+//! A precertificate and its final certificate are built from the same
+//! parameters and differ in one extension only, the last one: the CT poison
+//! (1.3.6.1.4.1.11129.2.4.3, critical) in the precertificate, the SCT list
+//! (1.3.6.1.4.1.11129.2.4.2) in the final certificate. So the final
+//! certificate's TBS without the SCT list is byte for byte the
+//! precertificate's TBS without the poison, which is what the CT log signs
+//! (RFC 6962 §3.2) and what clients rebuild to check the embedded SCT.
+//!
+//! rcgen builds and signs (through aws-lc-rs); it writes the Sigstore OIDs as
+//! custom extensions with the encodings of §8.3 done here.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, OtherNameValue, SanType,
+    SerialNumber, SubjectPublicKeyInfo,
+};
+use time::{Duration, OffsetDateTime};
+
+/// How long an issued certificate is valid (§8.1).
+pub const VALIDITY_SECONDS: i64 = 600;
+
+const SIGSTORE_ARC: [u64; 9] = [1, 3, 6, 1, 4, 1, 57264, 1, 0];
+const CT_POISON: [u64; 10] = [1, 3, 6, 1, 4, 1, 11129, 2, 4, 3];
+const CT_SCT_LIST: [u64; 10] = [1, 3, 6, 1, 4, 1, 11129, 2, 4, 2];
+
+/// The single subjectAltName of a leaf (§7.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectAltName {
+    Email(String),
+    Uri(String),
+    /// The `username` type: `<sub>!<domain>` as an otherName of type
+    /// 1.3.6.1.4.1.57264.1.7.
+    Username(String),
+}
+
+/// One extension of the Sigstore arc 1.3.6.1.4.1.57264.1.`arc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigstoreExtension {
+    pub arc: u64,
+    pub value: String,
+}
+
+/// What one leaf certifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafProfile {
+    /// The requester's key, DER SubjectPublicKeyInfo, as submitted.
+    pub subject_public_key: Vec<u8>,
+    pub san: SubjectAltName,
+    /// In emission order (.1, .2–.6, .8, .9–.24); empty values are dropped.
+    pub extensions: Vec<SigstoreExtension>,
+    /// Positive, at most 20 octets (the top bit of the first is cleared).
+    pub serial: [u8; 20],
+    /// Unix seconds of issuance: notBefore; notAfter is 10 minutes later.
+    pub not_before: i64,
+}
+
+/// Why a certificate could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    #[error("unsupported or malformed public key: {0}")]
+    PublicKey(String),
+    #[error("extension 1.3.6.1.4.1.57264.1.{0} is not one a certificate carries")]
+    Extension(u64),
+    #[error("invalid time {0}")]
+    Time(i64),
+    #[error("building the certificate failed: {0}")]
+    Build(String),
+}
+
+/// The issuing CA: its certificate and signing key.
+pub struct CertificateAuthority {
+    issuer: Issuer<'static, KeyPair>,
+    certificate_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for CertificateAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateAuthority")
+            .field("key", &"<private>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl CertificateAuthority {
+    /// A CA from its DER certificate and its PKCS#8 private key (ECDSA P-384
+    /// or P-256; the signature algorithm follows the key).
+    ///
+    /// # Errors
+    /// [`CertificateError::Build`] when the key or the certificate cannot be read.
+    pub fn from_der(
+        certificate_der: &[u8],
+        key_pkcs8_der: &[u8],
+    ) -> Result<Self, CertificateError> {
+        let key = key_pair(key_pkcs8_der)?;
+        let cert = rustls_pki_types_der(certificate_der);
+        let issuer = Issuer::from_ca_cert_der(&cert, key).map_err(build)?;
+        Ok(Self {
+            issuer,
+            certificate_der: certificate_der.to_vec(),
+        })
+    }
+
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.certificate_der
+    }
+
+    /// The precertificate of `leaf`, poisoned for the CT log (§9.2).
+    ///
+    /// # Errors
+    /// [`CertificateError`] for an unusable key, extension or time.
+    pub fn precertificate(&self, leaf: &LeafProfile) -> Result<Vec<u8>, CertificateError> {
+        // The poison's value is ASN.1 NULL.
+        let mut poison = CustomExtension::from_oid_content(&CT_POISON, vec![0x05, 0x00]);
+        poison.set_criticality(true);
+        self.sign(leaf, poison)
+    }
+
+    /// The final certificate of `leaf` carrying `sct_list`, the TLS-encoded
+    /// SignedCertificateTimestampList (RFC 6962 §3.3), as the value of an
+    /// OCTET STRING.
+    ///
+    /// # Errors
+    /// As [`CertificateAuthority::precertificate`].
+    pub fn certificate(
+        &self,
+        leaf: &LeafProfile,
+        sct_list: &[u8],
+    ) -> Result<Vec<u8>, CertificateError> {
+        self.sign(
+            leaf,
+            CustomExtension::from_oid_content(&CT_SCT_LIST, der_octet_string(sct_list)),
+        )
+    }
+
+    fn sign(&self, leaf: &LeafProfile, last: CustomExtension) -> Result<Vec<u8>, CertificateError> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        let mut serial = leaf.serial;
+        serial[0] &= 0x7f;
+        if serial.iter().all(|b| *b == 0) {
+            serial[19] = 1;
+        }
+        params.serial_number = Some(SerialNumber::from_slice(&serial));
+        let not_before = OffsetDateTime::from_unix_timestamp(leaf.not_before)
+            .map_err(|_| CertificateError::Time(leaf.not_before))?;
+        params.not_before = not_before;
+        params.not_after = not_before + Duration::seconds(VALIDITY_SECONDS);
+        // ExplicitNoCa gives the subject key identifier (and a permitted
+        // BasicConstraints CA:FALSE, §8.2).
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        params.use_authority_key_identifier_extension = true;
+        params.subject_alt_names = vec![match &leaf.san {
+            SubjectAltName::Email(e) => SanType::Rfc822Name(e.as_str().try_into().map_err(build)?),
+            SubjectAltName::Uri(u) => SanType::URI(u.as_str().try_into().map_err(build)?),
+            SubjectAltName::Username(n) => {
+                SanType::OtherName((oid(7), OtherNameValue::Utf8String(n.clone())))
+            }
+        }];
+        for ext in &leaf.extensions {
+            if let Some(e) = sigstore_extension(ext)? {
+                params.custom_extensions.push(e);
+            }
+        }
+        params.custom_extensions.push(last);
+        let subject = SubjectPublicKeyInfo::from_der(&leaf.subject_public_key)
+            .map_err(|e| CertificateError::PublicKey(e.to_string()))?;
+        let cert = params.signed_by(&subject, &self.issuer).map_err(build)?;
+        Ok(cert.der().to_vec())
+    }
+}
+
+/// A CA certificate and its private key.
+#[derive(Clone)]
+pub struct CaMaterial {
+    pub certificate_der: Vec<u8>,
+    /// PKCS#8 DER: encrypt it before it touches a disk (`key_file`).
+    pub key_pkcs8_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for CaMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaMaterial")
+            .field("key", &"<private>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// An offline root and the online intermediate it signs.
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    pub root: CaMaterial,
+    pub intermediate: CaMaterial,
+}
+
+/// A new CA hierarchy (§12.1): a self-signed root and an intermediate it
+/// signs, both ECDSA P-384. `common_name` names them; validity runs from
+/// `not_before` for `years`.
+///
+/// # Errors
+/// [`CertificateError`] when generating or signing fails.
+pub fn new_hierarchy(
+    common_name: &str,
+    not_before: i64,
+    years: i64,
+) -> Result<Hierarchy, CertificateError> {
+    let start = OffsetDateTime::from_unix_timestamp(not_before)
+        .map_err(|_| CertificateError::Time(not_before))?;
+    let ca_params = |cn: String, path_len: Option<u8>| {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = DistinguishedName::new();
+        p.distinguished_name
+            .push(DnType::OrganizationName, common_name);
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.not_before = start;
+        p.not_after = start + Duration::days(365 * years);
+        p.is_ca = IsCa::Ca(path_len.map_or(
+            BasicConstraints::Unconstrained,
+            BasicConstraints::Constrained,
+        ));
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        p
+    };
+    let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(build)?;
+    let root_params = ca_params(format!("{common_name} root"), Some(1));
+    let root = root_params.self_signed(&root_key).map_err(build)?;
+    let mut intermediate_params = ca_params(format!("{common_name} intermediate"), Some(0));
+    // Fulcio's intermediate is restricted to code signing.
+    intermediate_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    intermediate_params.use_authority_key_identifier_extension = true;
+    let intermediate_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(build)?;
+    let root_issuer = Issuer::from_params(&root_params, &root_key);
+    let intermediate = intermediate_params
+        .signed_by(&intermediate_key, &root_issuer)
+        .map_err(build)?;
+    Ok(Hierarchy {
+        root: CaMaterial {
+            certificate_der: root.der().to_vec(),
+            key_pkcs8_der: root_key.serialize_der(),
+        },
+        intermediate: CaMaterial {
+            certificate_der: intermediate.der().to_vec(),
+            key_pkcs8_der: intermediate_key.serialize_der(),
+        },
+    })
+}
+
+/// The encoding of §8.3: .1–.6 raw bytes, .8–.24 a DER UTF8String; .7 is
+/// never an extension; empty values are dropped, except the issuer pair.
+fn sigstore_extension(
+    ext: &SigstoreExtension,
+) -> Result<Option<CustomExtension>, CertificateError> {
+    let issuer = ext.arc == 1 || ext.arc == 8;
+    if ext.value.is_empty() && !issuer {
+        return Ok(None);
+    }
+    let content = match ext.arc {
+        1..=6 => ext.value.as_bytes().to_vec(),
+        8..=24 => der_utf8_string(&ext.value),
+        other => return Err(CertificateError::Extension(other)),
+    };
+    Ok(Some(CustomExtension::from_oid_content(
+        &oid(ext.arc),
+        content,
+    )))
+}
+
+fn oid(arc: u64) -> Vec<u64> {
+    let mut oid = SIGSTORE_ARC.to_vec();
+    if let Some(last) = oid.last_mut() {
+        *last = arc;
+    }
+    oid
+}
+
+fn der_length(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        // Short form: the length fits in seven bits.
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+}
+
+fn der_tagged(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    der_length(content.len(), &mut out);
+    out.extend_from_slice(content);
+    out
+}
+
+fn der_utf8_string(text: &str) -> Vec<u8> {
+    der_tagged(0x0c, text.as_bytes())
+}
+
+fn der_octet_string(bytes: &[u8]) -> Vec<u8> {
+    der_tagged(0x04, bytes)
+}
+
+fn key_pair(pkcs8: &[u8]) -> Result<KeyPair, CertificateError> {
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.to_vec());
+    for alg in [
+        &rcgen::PKCS_ECDSA_P384_SHA384,
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+    ] {
+        if let Ok(key) = KeyPair::from_pkcs8_der_and_sign_algo(&der, alg) {
+            return Ok(key);
+        }
+    }
+    Err(CertificateError::Build(
+        "CA key is not an ECDSA P-384 or P-256 PKCS#8 key".into(),
+    ))
+}
+
+fn rustls_pki_types_der(der: &[u8]) -> rustls_pki_types::CertificateDer<'static> {
+    rustls_pki_types::CertificateDer::from(der.to_vec())
+}
+
+fn build(e: impl std::fmt::Display) -> CertificateError {
+    CertificateError::Build(e.to_string())
+}
+
+#[cfg(test)]
+mod tests;
