@@ -1,0 +1,19 @@
+//! The Fulcio-compatible CA of sigstack (`spec/ca.md`). For now only its identity half:
+//!
+//! - [`issuer_config`]: Fulcio's own issuer file (ca.md §7.1), loaded leniently as Fulcio does;
+//! - [`oidc`]: ID-token verification against an issuer's discovery document and JWKS (ca.md §6);
+//! - [`principal`]: one mapping per issuer type from verified claims to the SAN, the
+//!   proof-of-possession challenge and the Sigstore extensions (ca.md §7.2, §7.3, §8.3).
+//!
+//! What this crate does not do yet: proof of possession, issuance, signers, the SCT port.
+//! Every error a client can cause is an [`IdentityError`], answered as HTTP 400 (ca.md §14).
+
+pub mod error;
+pub mod issuer_config;
+pub mod oidc;
+pub mod principal;
+
+pub use error::IdentityError;
+pub use issuer_config::{IssuerConfig, IssuerType, ResolvedIssuer};
+pub use oidc::{Claims, TokenVerifier, VerifiedToken, VerifierOptions};
+pub use principal::{Principal, San};

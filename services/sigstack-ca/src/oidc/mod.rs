@@ -1,0 +1,368 @@
+//! OIDC ID-token verification as Fulcio does it (ca.md §6).
+//!
+//! Written on aws-lc-rs, base64 and serde_json rather than the `openidconnect` crate, for three
+//! reasons. Principals need the payload as the JSON object it is (`kubernetes.io`, GitHub's
+//! `job_workflow_ref`, and every top-level claim for ci-provider templates), which openidconnect
+//! only offers through a typed `AdditionalClaims` parameter per issuer type. Its ID-token verifier
+//! is built around an authorization-code flow: it wants a nonce check and one fixed issuer, while
+//! meta issuers resolve per token. And it has no JWKS cache refreshed on an unknown `kid`, which
+//! ca.md §6 step 5 requires, so that part would be ours anyway.
+//!
+//! Order (ca.md §6): shape → issuer selection → claim checks (iss, aud, exp, nbf) → discovery
+//! and JWKS → signature. Claims are checked before any fetch, as go-oidc does, so an expired token
+//! costs no network round trip. `exp` gets no leeway and a missing `exp` is expired; `nbf` may be
+//! up to five minutes ahead. Every failure is an [`IdentityError`]; no token or key reaches a log.
+
+mod claims;
+mod jwks;
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lru::LruCache;
+use serde::Deserialize;
+use tracing::instrument;
+
+pub use self::claims::Claims;
+use self::jwks::{Algorithm, Discovery, Jwk};
+use crate::IdentityError;
+use crate::issuer_config::{IssuerConfig, ResolvedIssuer};
+
+/// Tunables of token verification; the defaults are Fulcio's.
+#[derive(Debug, Clone)]
+pub struct VerifierOptions {
+    /// Timeout of every discovery and JWKS fetch (Fulcio: 10 s).
+    pub fetch_timeout: Duration,
+    /// A JWKS is refetched for an unknown `kid` at most this often per issuer.
+    pub jwks_refresh_interval: Duration,
+    /// How far in the future `nbf` may be (Fulcio: 5 minutes).
+    pub not_before_leeway: Duration,
+    /// Meta-issuer key caches kept (Fulcio: 100).
+    pub meta_issuer_cache: NonZeroUsize,
+    /// Largest discovery document or JWKS read.
+    pub max_document_bytes: usize,
+}
+
+impl Default for VerifierOptions {
+    fn default() -> Self {
+        Self {
+            fetch_timeout: Duration::from_secs(10),
+            jwks_refresh_interval: Duration::from_secs(30),
+            not_before_leeway: Duration::from_secs(300),
+            meta_issuer_cache: NonZeroUsize::MIN.saturating_add(99),
+            max_document_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A token whose signature and standard claims checked out, with the issuer it resolved to.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub issuer: ResolvedIssuer,
+    pub claims: Claims,
+}
+
+/// Verifies ID tokens against the issuers of one [`IssuerConfig`].
+#[derive(Debug)]
+pub struct TokenVerifier {
+    config: Arc<IssuerConfig>,
+    http: reqwest::Client,
+    options: VerifierOptions,
+    /// Key state per configured issuer, created up front.
+    fixed: HashMap<String, Arc<IssuerKeys>>,
+    /// Key state per concrete meta issuer, created on first use.
+    meta: Mutex<LruCache<String, Arc<IssuerKeys>>>,
+}
+
+/// One issuer's discovery document and keys. The async lock makes concurrent requests share one
+/// fetch instead of each starting its own.
+#[derive(Debug, Default)]
+struct IssuerKeys {
+    state: tokio::sync::Mutex<KeyState>,
+}
+
+#[derive(Debug, Default)]
+struct KeyState {
+    discovery: Option<Discovery>,
+    keys: Vec<Jwk>,
+    fetched_at: Option<Instant>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+/// Largest token accepted; far above any real ID token, and it bounds the decode work.
+const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+impl TokenVerifier {
+    /// # Errors
+    /// When the HTTP client cannot be built (TLS backend initialisation).
+    pub fn new(
+        config: Arc<IssuerConfig>,
+        options: VerifierOptions,
+    ) -> Result<Self, reqwest::Error> {
+        // Redirects to another host are refused (ca.md §6 step 4).
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            let same_host =
+                attempt.previous().first().and_then(url::Url::host_str) == attempt.url().host_str();
+            if same_host && attempt.previous().len() < 5 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
+        let http = reqwest::Client::builder()
+            .timeout(options.fetch_timeout)
+            .connect_timeout(options.fetch_timeout)
+            .redirect(redirects)
+            .build()?;
+        let fixed = config
+            .oidc_issuers
+            .keys()
+            .map(|url| (url.clone(), Arc::default()))
+            .collect();
+        Ok(Self {
+            meta: Mutex::new(LruCache::new(options.meta_issuer_cache)),
+            config,
+            http,
+            options,
+            fixed,
+        })
+    }
+
+    /// Fetches discovery and keys of every configured issuer; failures are logged and retried
+    /// lazily on first use (ca.md §6 step 4).
+    pub async fn prefetch(&self) {
+        for (url, keys) in &self.fixed {
+            let mut state = keys.state.lock().await;
+            if let Err(error) = self.refresh(url, &mut state, true).await {
+                tracing::warn!(issuer = %url, error = %error, "issuer discovery failed, retrying on first use");
+            }
+        }
+    }
+
+    /// Verifies a token now.
+    ///
+    /// # Errors
+    /// Any [`IdentityError`] of ca.md §6 steps 1–6.
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, IdentityError> {
+        self.verify_at(token, SystemTime::now()).await
+    }
+
+    /// Verifies a token as of `now`.
+    ///
+    /// # Errors
+    /// Any [`IdentityError`] of ca.md §6 steps 1–6.
+    #[instrument(skip_all, fields(issuer = tracing::field::Empty))]
+    pub async fn verify_at(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<VerifiedToken, IdentityError> {
+        if token.is_empty() {
+            return Err(IdentityError::MalformedToken("missing token"));
+        }
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(IdentityError::MalformedToken("token too large"));
+        }
+        let parts: Vec<&str> = token.split('.').collect();
+        let [header_part, payload_part, signature_part] = parts[..] else {
+            return Err(IdentityError::MalformedToken(
+                "not three dot-separated parts",
+            ));
+        };
+        let header: Header = decode_json(header_part, "header")?;
+        let claims: Claims =
+            decode_json::<serde_json::Map<String, serde_json::Value>>(payload_part, "payload")?
+                .into();
+        let iss = claims.text("iss").ok_or(IdentityError::UnknownIssuer)?;
+        let issuer = self
+            .config
+            .resolve(&iss)
+            .ok_or(IdentityError::UnknownIssuer)?;
+        tracing::Span::current().record("issuer", issuer.url.as_str());
+        // `none` and everything outside ca.md §6 step 5's list stop here.
+        let algorithm = Algorithm::from_name(&header.alg)
+            .ok_or_else(|| IdentityError::DisallowedAlgorithm(header.alg.clone()))?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature_part)
+            .map_err(|_| IdentityError::MalformedToken("signature is not base64url"))?;
+        self.check_claims(&issuer, &iss, &claims, now)?;
+
+        let keys = self.keys_for(&issuer.url);
+        let mut state = keys.state.lock().await;
+        if state.discovery.is_none() {
+            self.refresh(&issuer.url, &mut state, true).await?;
+        }
+        let allowed = state
+            .discovery
+            .as_ref()
+            .map(Algorithm::allowed_by)
+            .unwrap_or_default();
+        if !allowed.contains(&algorithm) {
+            return Err(IdentityError::DisallowedAlgorithm(header.alg));
+        }
+        let message = &token.as_bytes()[..header_part.len() + 1 + payload_part.len()];
+        let kid = header.kid.as_deref();
+        if !candidates(&state.keys, algorithm, kid).any(|_| true) {
+            let due = state
+                .fetched_at
+                .is_none_or(|at| at.elapsed() >= self.options.jwks_refresh_interval);
+            if due {
+                tracing::debug!(kid = ?kid, "unknown key id, refetching jwks");
+                self.refresh(&issuer.url, &mut state, false).await?;
+            }
+        }
+        let mut tried = candidates(&state.keys, algorithm, kid).peekable();
+        if tried.peek().is_none() {
+            return Err(IdentityError::UnknownKey);
+        }
+        if !tried.any(|key| key.verifies(algorithm, message, &signature)) {
+            return Err(IdentityError::BadSignature);
+        }
+        Ok(VerifiedToken { issuer, claims })
+    }
+
+    /// ca.md §6 step 6.
+    fn check_claims(
+        &self,
+        issuer: &ResolvedIssuer,
+        iss: &str,
+        claims: &Claims,
+        now: SystemTime,
+    ) -> Result<(), IdentityError> {
+        let google = iss == "accounts.google.com" && issuer.url == "https://accounts.google.com";
+        if iss != issuer.url && !google {
+            return Err(IdentityError::IssuerMismatch);
+        }
+        let client_id = &issuer.settings.client_id;
+        if client_id.is_empty() || !claims.audience_contains(client_id) {
+            return Err(IdentityError::WrongAudience);
+        }
+        let now = i64::try_from(now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs())
+            .unwrap_or(i64::MAX);
+        match claims.seconds("exp") {
+            Some(exp) if exp >= now => {}
+            _ => return Err(IdentityError::Expired),
+        }
+        let leeway = i64::try_from(self.options.not_before_leeway.as_secs()).unwrap_or(i64::MAX);
+        if claims
+            .seconds("nbf")
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        {
+            return Err(IdentityError::NotYetValid);
+        }
+        Ok(())
+    }
+
+    fn keys_for(&self, url: &str) -> Arc<IssuerKeys> {
+        if let Some(keys) = self.fixed.get(url) {
+            return Arc::clone(keys);
+        }
+        // A poisoned lock only means another request panicked mid-lookup; the cache is still sound.
+        let mut meta = self
+            .meta
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(meta.get_or_insert(url.to_owned(), Arc::default))
+    }
+
+    /// Fetches the JWKS, and first the discovery document when `discover` is set or none is held.
+    async fn refresh(
+        &self,
+        issuer_url: &str,
+        state: &mut KeyState,
+        discover: bool,
+    ) -> Result<(), IdentityError> {
+        if discover || state.discovery.is_none() {
+            let url = format!(
+                "{}/.well-known/openid-configuration",
+                issuer_url.trim_end_matches('/')
+            );
+            let discovery: Discovery =
+                serde_json::from_slice(&self.fetch(&url).await?).map_err(|e| {
+                    IdentityError::Discovery(format!("discovery document does not parse: {e}"))
+                })?;
+            if discovery.issuer != issuer_url {
+                return Err(IdentityError::Discovery(
+                    "discovery issuer differs from the issuer url".into(),
+                ));
+            }
+            state.discovery = Some(discovery);
+        }
+        let jwks_uri = state
+            .discovery
+            .as_ref()
+            .map(|d| d.jwks_uri.clone())
+            .unwrap_or_default();
+        // Counted from the attempt, so a failing JWKS endpoint is not hammered either.
+        state.fetched_at = Some(Instant::now());
+        state.keys =
+            jwks::parse_key_set(&self.fetch(&jwks_uri).await?).map_err(IdentityError::Discovery)?;
+        Ok(())
+    }
+
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, IdentityError> {
+        let fail = |what: &str| IdentityError::Discovery(format!("{what} fetching {url}"));
+        let mut response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| fail(&fetch_failure(&e)))?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(fail(&format!("status {}", response.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| fail(&fetch_failure(&e)))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > self.options.max_document_bytes {
+                return Err(fail("document too large"));
+            }
+        }
+        Ok(body)
+    }
+}
+
+fn fetch_failure(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timeout".to_owned()
+    } else {
+        format!("error {error}")
+    }
+}
+
+/// Keys that may have made this signature: the right type, and the token's `kid` if it names one
+/// (without a `kid`, every key of the right type is tried, as go-oidc does).
+fn candidates<'a>(
+    keys: &'a [Jwk],
+    algorithm: Algorithm,
+    kid: Option<&'a str>,
+) -> impl Iterator<Item = &'a Jwk> {
+    keys.iter()
+        .filter(move |key| key.fits(algorithm) && (kid.is_none() || key.kid.as_deref() == kid))
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(
+    part: &str,
+    what: &'static str,
+) -> Result<T, IdentityError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| IdentityError::MalformedToken(what))?;
+    serde_json::from_slice(&bytes).map_err(|_| IdentityError::MalformedToken(what))
+}
+
+#[cfg(test)]
+mod tests;
