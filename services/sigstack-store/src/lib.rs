@@ -5,12 +5,16 @@
 //! conformance suite (`tests/conformance.rs`) runs over both backends.
 
 mod error;
+pub mod issuance;
 pub mod ports;
 mod postgres;
+mod postgres_issuance;
 mod rows;
 mod sqlite;
+mod sqlite_issuance;
 
 pub use error::StoreError;
+pub use issuance::{IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate};
 pub use ports::{
     BatchWrite, LeafRow, LogReader, SearchKey, SequencerBatch, SequencerStore, StoredHead,
     StoredTile, TreeCatalog, TreeRecord, TreeState,

@@ -49,7 +49,7 @@ impl Default for PostgresOptions {
 /// The PostgreSQL implementation of every storage port.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {

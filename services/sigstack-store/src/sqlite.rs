@@ -34,7 +34,7 @@ const ROWS_PER_INSERT: usize = 500;
 /// The SQLite implementation of every storage port.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {

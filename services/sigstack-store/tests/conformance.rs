@@ -9,8 +9,9 @@ use sigstack_core::hash::{Hash, leaf_hash};
 use sigstack_core::ids::{LeafIndex, TreeId, TreeSize};
 use sigstack_core::tile::TileId;
 use sigstack_store::{
-    BatchWrite, LeafRow, LogReader, SearchKey, SequencerBatch, SequencerStore, StoreError,
-    StoredHead, StoredTile, TreeCatalog, TreeState,
+    BatchWrite, IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate, LeafRow, LogReader,
+    SearchKey, SequencerBatch, SequencerStore, StoreError, StoredHead, StoredTile, TreeCatalog,
+    TreeState,
 };
 
 use sigstack_testkit::{postgres_store as postgres, sqlite_store as sqlite};
@@ -370,6 +371,83 @@ async fn rotation_freezes_and_starts_a_tree<S: TreeCatalog + LogReader + Sequenc
     assert_eq!(seen, vec![tree(81), tree(82)]);
 }
 
+async fn issuance_intent_comes_first<S: IssuanceStore>(s: &S) {
+    let intent = IssuanceIntent {
+        serial: vec![0x01, 0x02, 0x03],
+        principal: "alice@example.com".into(),
+        issuer: "https://issuer.example".into(),
+        key_hash: [7; 32],
+    };
+    s.record_intent(&intent).await.expect("intent");
+    assert!(
+        matches!(s.record_intent(&intent).await, Err(StoreError::Conflict(_))),
+        "a serial is used once"
+    );
+    assert_eq!(
+        s.intent_state(&intent.serial).await.expect("state"),
+        Some(IntentState::Intended)
+    );
+    assert_eq!(s.certificate(&intent.serial).await.expect("none yet"), None);
+    let cert = IssuedCertificate {
+        serial: intent.serial.clone(),
+        san: "alice@example.com".into(),
+        issuer: intent.issuer.clone(),
+        not_before: 1_767_225_600,
+        not_after: 1_767_226_200,
+        fingerprint: [9; 32],
+        der: vec![0x30, 0x00],
+    };
+    s.record_certificate(&cert).await.expect("certificate");
+    assert_eq!(
+        s.intent_state(&intent.serial).await.expect("state"),
+        Some(IntentState::Issued)
+    );
+    assert_eq!(
+        s.certificate(&intent.serial).await.expect("stored"),
+        Some(cert.clone())
+    );
+    assert_eq!(s.issued_count().await.expect("count"), 1);
+    assert!(
+        matches!(
+            s.record_certificate(&cert).await,
+            Err(StoreError::Corrupt(_))
+        ),
+        "issued once"
+    );
+    let stray = IssuedCertificate {
+        serial: vec![0x09],
+        ..cert.clone()
+    };
+    assert!(
+        matches!(
+            s.record_certificate(&stray).await,
+            Err(StoreError::Corrupt(_))
+        ),
+        "no intent, no certificate"
+    );
+    let failing = IssuanceIntent {
+        serial: vec![0x04],
+        ..intent.clone()
+    };
+    s.record_intent(&failing).await.expect("intent");
+    s.record_failure(&failing.serial, "no SCT")
+        .await
+        .expect("failure");
+    assert_eq!(
+        s.intent_state(&failing.serial).await.expect("state"),
+        Some(IntentState::Failed)
+    );
+    let late = IssuedCertificate {
+        serial: failing.serial.clone(),
+        ..cert
+    };
+    assert!(matches!(
+        s.record_certificate(&late).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert_eq!(s.issued_count().await.expect("count"), 1);
+}
+
 async fn frozen_and_unknown_trees<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
     assert!(matches!(
         s.begin_batch(tree(51)).await,
@@ -444,6 +522,10 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn rotation_freezes_and_starts_a_tree() {
                 super::rotation_freezes_and_starts_a_tree(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn issuance_intent_comes_first() {
+                super::issuance_intent_comes_first(&super::$backend().await.store).await;
             }
             #[tokio::test]
             async fn frozen_and_unknown_trees() {
