@@ -254,6 +254,9 @@ impl IssuerConfig {
     }
 
     fn validate_issuer(&self, key: &str, issuer: &OidcIssuer) -> Result<(), ConfigError> {
+        if !issuer.ca_cert.is_empty() && !pem_certificates_parse(&issuer.ca_cert) {
+            return Err(invalid(key, "CACert is not a PEM X.509 certificate"));
+        }
         let issuer_url = if issuer.issuer_url.is_empty() {
             key
         } else {
@@ -339,6 +342,33 @@ fn check_domains(key: &str, issuer_url: &str, subject_host: &str) -> Result<(), 
             "SubjectDomain is not within the issuer's domain",
         ))
     }
+}
+
+/// At least one PEM `CERTIFICATE` block, and every one a DER X.509 certificate.
+fn pem_certificates_parse(pem: &str) -> bool {
+    use base64::Engine as _;
+    use x509_cert::der::Decode as _;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut rest = pem;
+    let mut found = 0;
+    while let Some(start) = rest.find(BEGIN) {
+        let body = &rest[start + BEGIN.len()..];
+        let Some(end) = body.find(END) else {
+            return false;
+        };
+        let text: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let parsed = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()
+            .is_some_and(|der| x509_cert::Certificate::from_der(&der).is_ok());
+        if !parsed {
+            return false;
+        }
+        found += 1;
+        rest = &body[end + END.len()..];
+    }
+    found > 0
 }
 
 fn invalid(issuer: &str, reason: &str) -> ConfigError {

@@ -137,3 +137,22 @@ fn every_skipped_key_is_reported() {
         ]
     );
 }
+
+#[test]
+fn ca_cert_must_be_a_pem_certificate() {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let pem = rcgen::CertificateParams::new(vec!["idp.example.com".into()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate")
+        .pem();
+    let config = |ca: &str| {
+        serde_json::json!({"OIDCIssuers": {"https://idp.example.com": {"ClientID": "sigstore", "Type": "email", "CACert": ca}}})
+            .to_string()
+    };
+    let loaded = IssuerConfig::parse(&config(&pem)).expect("valid CACert");
+    assert_eq!(loaded.oidc_issuers["https://idp.example.com"].ca_cert, pem);
+    assert!(IssuerConfig::parse(&config("not a certificate")).is_err());
+    let broken = pem.replace("-----END CERTIFICATE-----", "AAAA-----END CERTIFICATE-----");
+    assert!(IssuerConfig::parse(&config(&broken)).is_err());
+}

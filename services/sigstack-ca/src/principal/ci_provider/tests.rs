@@ -97,3 +97,19 @@ fn meta_issuer_resolves_with_the_concrete_url() {
     let p = principal_for(iss, claims).expect("ok");
     assert_eq!(p.extensions[0], ext(1, iss));
 }
+
+#[test]
+fn challenge_claim_overrides_the_proof_of_possession_subject() {
+    let mut config = config();
+    let issuer = config
+        .oidc_issuers
+        .get_mut("https://agent.buildkite.com")
+        .expect("configured");
+    issuer.challenge_claim = "job_id".into();
+    let resolved = config
+        .resolve("https://agent.buildkite.com")
+        .expect("configured issuer");
+    let p =
+        crate::principal::from_token(&token(resolved, buildkite_claims()), &config).expect("ok");
+    assert_eq!(p.subject_for_pop, "0184990a-477b-4fa8-9968-496074483cee");
+}
