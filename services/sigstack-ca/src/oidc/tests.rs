@@ -128,6 +128,7 @@ impl TestIssuer {
         let router = axum::Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
+            .route("/moved/.well-known/openid-configuration", get(moved))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
         issuer
@@ -171,6 +172,16 @@ async fn discovery(State(state): State<Arc<IssuerState>>) -> Json<Value> {
         "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"]}),
     )
+}
+
+/// Redirects discovery to the same server under another host name.
+async fn moved(State(state): State<Arc<IssuerState>>) -> axum::response::Redirect {
+    let url = state
+        .url
+        .lock()
+        .expect("lock")
+        .replace("127.0.0.1", "localhost");
+    axum::response::Redirect::temporary(&format!("{url}/.well-known/openid-configuration"))
 }
 
 async fn jwks(State(state): State<Arc<IssuerState>>) -> Json<Value> {
@@ -445,4 +456,29 @@ async fn discovery_naming_another_issuer_is_refused() {
         .await
         .expect_err("issuer mismatch");
     assert!(matches!(error, IdentityError::Discovery(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn discovery_redirected_to_another_host_is_refused() {
+    let key = TestKey::es256("ec-1");
+    let issuer = TestIssuer::start(&[&key]).await;
+    let moved = format!("{}/moved", issuer.url);
+    let config = json!({"OIDCIssuers": {&moved: {"IssuerURL": &moved, "ClientID": "sigstore", "Type": "email"}}});
+    let config = Arc::new(IssuerConfig::parse(&config.to_string()).expect("config"));
+    let verifier = TokenVerifier::new(config, VerifierOptions::default()).expect("verifier");
+    let mut claims = issuer.claims();
+    claims["iss"] = json!(moved);
+    let error = verifier
+        .verify(&key.sign(&claims, None))
+        .await
+        .expect_err("redirect refused");
+    assert!(
+        matches!(error, IdentityError::Discovery(ref why) if why.contains("307")),
+        "{error:?}"
+    );
+    assert_eq!(
+        issuer.state.discovery_hits.load(Ordering::SeqCst),
+        0,
+        "the other host was never asked"
+    );
 }
