@@ -14,6 +14,7 @@
 //! up to five minutes ahead. Every failure is an [`IdentityError`]; no token or key reaches a log.
 
 mod claims;
+mod http;
 mod jwks;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ use serde::Deserialize;
 use tracing::instrument;
 
 pub use self::claims::Claims;
+pub use self::http::ClientBuildError;
 use self::jwks::{Algorithm, Discovery, Jwk};
 use crate::IdentityError;
 use crate::issuer_config::{IssuerConfig, ResolvedIssuer};
@@ -71,6 +73,8 @@ pub struct VerifiedToken {
 pub struct TokenVerifier {
     config: Arc<IssuerConfig>,
     http: reqwest::Client,
+    /// Clients for issuers with a `CACert`, by that PEM (meta issuers inherit it).
+    http_with_ca: HashMap<String, reqwest::Client>,
     options: VerifierOptions,
     /// Key state per configured issuer, created up front.
     fixed: HashMap<String, Arc<IssuerKeys>>,
@@ -103,35 +107,34 @@ const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
 impl TokenVerifier {
     /// # Errors
-    /// When the HTTP client cannot be built (TLS backend initialisation).
+    /// When an HTTP client cannot be built (TLS setup, an unusable `CACert`).
     pub fn new(
         config: Arc<IssuerConfig>,
         options: VerifierOptions,
-    ) -> Result<Self, reqwest::Error> {
-        // Redirects to another host are refused (ca.md §6 step 4).
-        let redirects = reqwest::redirect::Policy::custom(|attempt| {
-            let same_host =
-                attempt.previous().first().and_then(url::Url::host_str) == attempt.url().host_str();
-            if same_host && attempt.previous().len() < 5 {
-                attempt.follow()
-            } else {
-                attempt.stop()
+    ) -> Result<Self, ClientBuildError> {
+        let http = http::client(options.fetch_timeout, None)?;
+        let mut http_with_ca = HashMap::new();
+        for issuer in config
+            .oidc_issuers
+            .values()
+            .chain(config.meta_issuers.values())
+        {
+            if !issuer.ca_cert.is_empty() && !http_with_ca.contains_key(&issuer.ca_cert) {
+                let client = http::client(options.fetch_timeout, Some(&issuer.ca_cert))?;
+                http_with_ca.insert(issuer.ca_cert.clone(), client);
             }
-        });
-        let http = reqwest::Client::builder()
-            .timeout(options.fetch_timeout)
-            .connect_timeout(options.fetch_timeout)
-            .redirect(redirects)
-            .build()?;
+        }
         let fixed = config
             .oidc_issuers
             .keys()
-            .map(|url| (url.clone(), Arc::default()))
+            .filter_map(|key| config.resolve(key))
+            .map(|issuer| (issuer.url, Arc::default()))
             .collect();
         Ok(Self {
             meta: Mutex::new(LruCache::new(options.meta_issuer_cache)),
             config,
             http,
+            http_with_ca,
             options,
             fixed,
         })
@@ -140,10 +143,14 @@ impl TokenVerifier {
     /// Fetches discovery and keys of every configured issuer; failures are logged and retried
     /// lazily on first use (ca.md §6 step 4).
     pub async fn prefetch(&self) {
-        for (url, keys) in &self.fixed {
+        for key in self.config.oidc_issuers.keys() {
+            let Some(issuer) = self.config.resolve(key) else {
+                continue;
+            };
+            let keys = self.keys_for(&issuer.url);
             let mut state = keys.state.lock().await;
-            if let Err(error) = self.refresh(url, &mut state, true).await {
-                tracing::warn!(issuer = %url, error = %error, "issuer discovery failed, retrying on first use");
+            if let Err(error) = self.refresh(&issuer, &mut state, true).await {
+                tracing::warn!(issuer = %key, error = %error, "issuer discovery failed, retrying on first use");
             }
         }
     }
@@ -199,7 +206,7 @@ impl TokenVerifier {
         let keys = self.keys_for(&issuer.url);
         let mut state = keys.state.lock().await;
         if state.discovery.is_none() {
-            self.refresh(&issuer.url, &mut state, true).await?;
+            self.refresh(&issuer, &mut state, true).await?;
         }
         let allowed = state
             .discovery
@@ -217,7 +224,7 @@ impl TokenVerifier {
                 .is_none_or(|at| at.elapsed() >= self.options.jwks_refresh_interval);
             if due {
                 tracing::debug!(kid = ?kid, "unknown key id, refetching jwks");
-                self.refresh(&issuer.url, &mut state, false).await?;
+                self.refresh(&issuer, &mut state, false).await?;
             }
         }
         let mut tried = candidates(&state.keys, algorithm, kid).peekable();
@@ -277,17 +284,19 @@ impl TokenVerifier {
     /// Fetches the JWKS, and first the discovery document when `discover` is set or none is held.
     async fn refresh(
         &self,
-        issuer_url: &str,
+        issuer: &ResolvedIssuer,
         state: &mut KeyState,
         discover: bool,
     ) -> Result<(), IdentityError> {
+        let issuer_url = issuer.url.as_str();
+        let ca_cert = issuer.settings.ca_cert.as_str();
         if discover || state.discovery.is_none() {
             let url = format!(
                 "{}/.well-known/openid-configuration",
                 issuer_url.trim_end_matches('/')
             );
-            let discovery: Discovery =
-                serde_json::from_slice(&self.fetch(&url).await?).map_err(|e| {
+            let discovery: Discovery = serde_json::from_slice(&self.fetch(ca_cert, &url).await?)
+                .map_err(|e| {
                     IdentityError::Discovery(format!("discovery document does not parse: {e}"))
                 })?;
             if discovery.issuer != issuer_url {
@@ -304,15 +313,15 @@ impl TokenVerifier {
             .unwrap_or_default();
         // Counted from the attempt, so a failing JWKS endpoint is not hammered either.
         state.fetched_at = Some(Instant::now());
-        state.keys =
-            jwks::parse_key_set(&self.fetch(&jwks_uri).await?).map_err(IdentityError::Discovery)?;
+        state.keys = jwks::parse_key_set(&self.fetch(ca_cert, &jwks_uri).await?)
+            .map_err(IdentityError::Discovery)?;
         Ok(())
     }
 
-    async fn fetch(&self, url: &str) -> Result<Vec<u8>, IdentityError> {
+    async fn fetch(&self, ca_cert: &str, url: &str) -> Result<Vec<u8>, IdentityError> {
+        let client = self.http_with_ca.get(ca_cert).unwrap_or(&self.http);
         let fail = |what: &str| IdentityError::Discovery(format!("{what} fetching {url}"));
-        let mut response = self
-            .http
+        let mut response = client
             .get(url)
             .send()
             .await

@@ -482,3 +482,18 @@ async fn discovery_redirected_to_another_host_is_refused() {
         "the other host was never asked"
     );
 }
+
+#[tokio::test]
+async fn prefetch_warms_every_configured_issuer() {
+    let key = TestKey::es256("ec-1");
+    let issuer = TestIssuer::start(&[&key]).await;
+    let verifier = issuer.verifier(VerifierOptions::default());
+    verifier.prefetch().await;
+    assert_eq!(issuer.jwks_hits(), 1);
+    verifier
+        .verify(&key.sign(&issuer.claims(), None))
+        .await
+        .expect("valid token");
+    assert_eq!(issuer.state.discovery_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(issuer.jwks_hits(), 1);
+}
