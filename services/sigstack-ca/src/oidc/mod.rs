@@ -140,6 +140,12 @@ impl TokenVerifier {
         })
     }
 
+    /// The issuer file this verifier serves, for [`crate::principal::from_token`].
+    #[must_use]
+    pub fn config(&self) -> &IssuerConfig {
+        &self.config
+    }
+
     /// Fetches discovery and keys of every configured issuer; failures are logged and retried
     /// lazily on first use (ca.md §6 step 4).
     pub async fn prefetch(&self) {
@@ -197,7 +203,7 @@ impl TokenVerifier {
         tracing::Span::current().record("issuer", issuer.url.as_str());
         // `none` and everything outside ca.md §6 step 5's list stop here.
         let algorithm = Algorithm::from_name(&header.alg)
-            .ok_or_else(|| IdentityError::DisallowedAlgorithm(header.alg.clone()))?;
+            .ok_or_else(|| IdentityError::DisallowedAlgorithm(short(&header.alg)))?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature_part)
             .map_err(|_| IdentityError::MalformedToken("signature is not base64url"))?;
@@ -214,7 +220,7 @@ impl TokenVerifier {
             .map(Algorithm::allowed_by)
             .unwrap_or_default();
         if !allowed.contains(&algorithm) {
-            return Err(IdentityError::DisallowedAlgorithm(header.alg));
+            return Err(IdentityError::DisallowedAlgorithm(short(&header.alg)));
         }
         let message = &token.as_bytes()[..header_part.len() + 1 + payload_part.len()];
         let kid = header.kid.as_deref();
@@ -342,6 +348,11 @@ impl TokenVerifier {
         }
         Ok(body)
     }
+}
+
+/// A client-chosen header value, cut short before it reaches a log line.
+fn short(value: &str) -> String {
+    value.chars().take(16).collect()
 }
 
 fn fetch_failure(error: &reqwest::Error) -> String {
