@@ -5,13 +5,16 @@
 //! - [`principal`]: one mapping per issuer type from verified claims to the SAN, the
 //!   proof-of-possession challenge and the Sigstore extensions (ca.md §7.2, §7.3, §8.3).
 //!
-//! What this crate does not do yet: proof of possession, issuance, signers, the SCT port.
+//! - [`proof_of_possession`]: the requester's key, proven by a signed challenge or a CSR (ca.md §5).
+//!
+//! What this crate does not do yet: issuance, signers, the SCT port, the APIs.
 //! Every error a client can cause is an [`IdentityError`], answered as HTTP 400 (ca.md §14).
 
 pub mod error;
 pub mod issuer_config;
 pub mod oidc;
 pub mod principal;
+pub mod proof_of_possession;
 
 pub use error::IdentityError;
 pub use issuer_config::{IssuerConfig, IssuerType, ResolvedIssuer};
