@@ -88,19 +88,10 @@ impl From<EngineError> for CtError {
             EngineError::SizeBeyondTree { .. } | EngineError::InvalidRange(_) => {
                 CtError::BadRequest(e.to_string())
             }
-            other if other.is_transient() => CtError::Unavailable(error_chain(&other)),
-            other => CtError::Internal(error_chain(&other)),
+            other if other.is_transient() => {
+                CtError::Unavailable(sigstack_engine::error_chain(&other))
+            }
+            other => CtError::Internal(sigstack_engine::error_chain(&other)),
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -46,3 +46,16 @@ impl EngineError {
         }
     }
 }
+
+/// An error and its sources, joined by `: `, for one log line or one
+/// internal-error record.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -26,7 +26,7 @@ pub mod sequencer;
 
 pub use config::{EngineConfig, MAX_LEAF_BYTES};
 pub use engine::{Appended, Engine, EngineStore, TreeWriter};
-pub use error::EngineError;
+pub use error::{EngineError, error_chain};
 pub use publisher::{OriginFn, Publisher};
 pub use reader::TreeReader;
 pub use sealer::{LeafSealer, SealError};

@@ -26,7 +26,7 @@ use tokio::time::{Instant, timeout_at};
 use tracing::Instrument as _;
 
 use crate::config::EngineConfig;
-use crate::error::EngineError;
+use crate::error::{EngineError, error_chain};
 use crate::integrator::{integrate, load_right_edge, tiles_from_stored};
 use crate::publisher::Publisher;
 use crate::sealer::{LeafSealer, seal_all};
@@ -368,15 +368,4 @@ fn fan_out(tree: TreeId, e: &EngineError) -> EngineError {
         }
         other => EngineError::BatchFailed(error_chain(other)),
     }
-}
-
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

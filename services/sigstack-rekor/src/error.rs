@@ -122,18 +122,7 @@ impl From<EngineError> for RekorError {
                 "the tree size requested({requested}) was greater than what is currently observable({current})"
             )),
             EngineError::InvalidRange(message) => RekorError::BadRequest(message),
-            other => RekorError::Internal(sigstack_engine_error_chain(&other)),
+            other => RekorError::Internal(sigstack_engine::error_chain(&other)),
         }
     }
-}
-
-fn sigstack_engine_error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
