@@ -247,7 +247,7 @@ fn cases(key: &ClientKey, other: &ClientKey) -> Vec<(&'static str, Call, u16)> {
 async fn bad_inputs_are_refused<S: EngineStore>(store: S) {
     let s = serve_with_limit(store, LIMIT).await;
     let (key, other) = (ClientKey::generate(), ClientKey::generate());
-    let size_before = s.log.log_info().await.expect("info").tree_size;
+    let size_before = s.log.log_info().await.expect("info").active.tree_size;
     for (name, call, status) in cases(&key, &other) {
         let response = match call {
             Call::Post(path, body) => {
@@ -282,7 +282,7 @@ async fn bad_inputs_are_refused<S: EngineStore>(store: S) {
         );
     }
     assert_eq!(
-        s.log.log_info().await.expect("info").tree_size,
+        s.log.log_info().await.expect("info").active.tree_size,
         size_before,
         "nothing stored"
     );

@@ -39,7 +39,7 @@ async fn rotation_keeps_old_entries<S: EngineStore>(store: S) {
         }
     };
     let (old_id, old_value) = post(b"before rotation").await;
-    let old_tree = s.log.log_info().await.expect("info").tree_id;
+    let old_tree = s.log.log_info().await.expect("info").active.tree_id;
 
     // The operator's `sigstack log rotate` is another process with its own
     // handle on the same database and key.

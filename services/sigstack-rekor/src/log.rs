@@ -19,7 +19,7 @@ use sigstack_store::{LeafRow, StoredHead, TreeState};
 use crate::error::RekorError;
 use crate::genesis::genesis_entry;
 use crate::model::{
-    ConsistencyProof, InactiveShard, InclusionProof, LogEntry, LogEntryValue, LogInfo, Verification,
+    ConsistencyProof, InclusionProof, LogEntry, LogEntryValue, LogInfo, ShardHead, Verification,
 };
 use crate::set::SetSealer;
 
@@ -435,23 +435,23 @@ impl<S: EngineStore> RekorLog<S> {
     /// # Errors
     /// A log failure.
     pub async fn log_info(&self) -> Result<LogInfo, RekorError> {
-        let active = self.active()?;
-        let head = self.engine.head(active.tree).await?;
+        let active = self.shard_head(self.active()?).await?;
         let mut inactive = Vec::new();
-        for shard in self.shards().iter().filter(|s| s.frozen) {
-            let h = self.engine.head(shard.tree).await?;
-            inactive.push(InactiveShard {
-                root_hash: h.root.to_hex(),
-                signed_tree_head: h.checkpoint,
-                tree_id: shard.tree.to_string(),
-                tree_size: h.size.get(),
-            });
+        for shard in self.shards().into_iter().filter(|s| s.frozen) {
+            inactive.push(self.shard_head(shard).await?);
         }
         Ok(LogInfo {
             inactive_shards: (!inactive.is_empty()).then_some(inactive),
+            active,
+        })
+    }
+
+    async fn shard_head(&self, shard: Shard) -> Result<ShardHead, RekorError> {
+        let head = self.engine.head(shard.tree).await?;
+        Ok(ShardHead {
             root_hash: head.root.to_hex(),
             signed_tree_head: head.checkpoint,
-            tree_id: active.tree.to_string(),
+            tree_id: shard.tree.to_string(),
             tree_size: head.size.get(),
         })
     }

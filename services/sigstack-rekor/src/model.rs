@@ -74,8 +74,10 @@ impl LogEntry {
     }
 }
 
+/// One tree's signed head, as LogInfo shows it for the active tree and for
+/// each inactive shard.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct InactiveShard {
+pub struct ShardHead {
     #[serde(rename = "rootHash")]
     pub root_hash: String,
     #[serde(rename = "signedTreeHead")]
@@ -91,15 +93,10 @@ pub struct InactiveShard {
 pub struct LogInfo {
     /// `null` with no inactive shards, as the reference emits it.
     #[serde(rename = "inactiveShards")]
-    pub inactive_shards: Option<Vec<InactiveShard>>,
-    #[serde(rename = "rootHash")]
-    pub root_hash: String,
-    #[serde(rename = "signedTreeHead")]
-    pub signed_tree_head: String,
-    #[serde(rename = "treeID")]
-    pub tree_id: String,
-    #[serde(rename = "treeSize")]
-    pub tree_size: u64,
+    pub inactive_shards: Option<Vec<ShardHead>>,
+    /// The active tree, its fields inline after `inactiveShards`.
+    #[serde(flatten)]
+    pub active: ShardHead,
 }
 
 /// `GET /api/v1/log/proof`.
@@ -158,10 +155,12 @@ mod tests {
     fn log_info_emits_null_shards() {
         let info = LogInfo {
             inactive_shards: None,
-            root_hash: "00".into(),
-            signed_tree_head: "x".into(),
-            tree_id: "5".into(),
-            tree_size: 1,
+            active: ShardHead {
+                root_hash: "00".into(),
+                signed_tree_head: "x".into(),
+                tree_id: "5".into(),
+                tree_size: 1,
+            },
         };
         let line = String::from_utf8(json_line(&info)).expect("utf-8");
         assert_eq!(

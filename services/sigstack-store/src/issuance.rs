@@ -99,7 +99,33 @@ pub(crate) fn decode_state(state: &str) -> Result<IntentState, StoreError> {
     }
 }
 
-pub(crate) fn fixed32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
+fn fixed32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map_err(|b| StoreError::Corrupt(format!("{what} of {} bytes", b.len())))
+}
+
+/// A `certificates` row, in its column order.
+pub(crate) fn decode_certificate(
+    serial: Vec<u8>,
+    san: String,
+    issuer: String,
+    not_before: i64,
+    not_after: i64,
+    fingerprint: Vec<u8>,
+    der: Vec<u8>,
+) -> Result<IssuedCertificate, StoreError> {
+    Ok(IssuedCertificate {
+        serial,
+        san,
+        issuer,
+        not_before,
+        not_after,
+        fingerprint: fixed32(fingerprint, "fingerprint")?,
+        der,
+    })
+}
+
+pub(crate) fn no_open_intent(serial: &[u8]) -> StoreError {
+    let hex: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+    StoreError::Corrupt(format!("no open intent for serial {hex}"))
 }

@@ -3,7 +3,8 @@
 use sqlx::Row;
 
 use crate::issuance::{
-    IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate, decode_state, fixed32,
+    IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate, decode_certificate,
+    decode_state, no_open_intent,
 };
 use crate::{SqliteStore, StoreError};
 
@@ -30,10 +31,7 @@ impl IssuanceStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {
-            return Err(StoreError::Corrupt(format!(
-                "no open intent for serial {}",
-                hex_serial(&c.serial)
-            )));
+            return Err(no_open_intent(&c.serial));
         }
         sqlx::query(
             "INSERT INTO certificates (serial, san, issuer, not_before, not_after, fingerprint, der) \
@@ -78,15 +76,15 @@ impl IssuanceStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            Ok(IssuedCertificate {
-                serial: r.try_get(0)?,
-                san: r.try_get(1)?,
-                issuer: r.try_get(2)?,
-                not_before: r.try_get(3)?,
-                not_after: r.try_get(4)?,
-                fingerprint: fixed32(r.try_get(5)?, "fingerprint")?,
-                der: r.try_get(6)?,
-            })
+            decode_certificate(
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+                r.try_get(5)?,
+                r.try_get(6)?,
+            )
         })
         .transpose()
     }
@@ -97,8 +95,4 @@ impl IssuanceStore for SqliteStore {
             .await?;
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
     }
-}
-
-fn hex_serial(serial: &[u8]) -> String {
-    serial.iter().map(|b| format!("{b:02x}")).collect()
 }
