@@ -15,8 +15,8 @@
 
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, OtherNameValue, SanType,
-    SerialNumber, SubjectPublicKeyInfo,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, OtherNameValue, PublicKeyData,
+    SanType, SerialNumber, SigningKey, SubjectPublicKeyInfo,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -71,9 +71,112 @@ pub enum CertificateError {
     Build(String),
 }
 
+/// The signature algorithm of a CA key (§8.1: the leaf's algorithm follows the key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaKeyAlgorithm {
+    /// ECDSA P-256, certificates signed ecdsa-with-SHA256.
+    EcdsaP256Sha256,
+    /// ECDSA P-384, certificates signed ecdsa-with-SHA384 (the default, §12.1).
+    EcdsaP384Sha384,
+}
+
+impl CaKeyAlgorithm {
+    fn rcgen(self) -> &'static rcgen::SignatureAlgorithm {
+        match self {
+            Self::EcdsaP256Sha256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            Self::EcdsaP384Sha384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+        }
+    }
+}
+
+/// A CA signing key, wherever it lives: in memory (an encrypted PKCS#8 file
+/// decrypted at start), or in an HSM behind PKCS#11. Implementations with
+/// I/O live outside this crate; certificate building only calls `sign`.
+pub trait CaSigner: Send + Sync {
+    fn algorithm(&self) -> CaKeyAlgorithm;
+
+    /// The public key as the SubjectPublicKeyInfo's `subjectPublicKey` bits:
+    /// the uncompressed EC point `04‖X‖Y`.
+    fn public_key(&self) -> &[u8];
+
+    /// An ASN.1 DER ECDSA signature over `message`, hashed with the
+    /// algorithm's hash.
+    ///
+    /// # Errors
+    /// The backend's failure, as text for the log line (no key material).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// An in-memory CA key: PKCS#8 DER, signed through aws-lc-rs (by rcgen).
+pub struct InMemoryCaSigner {
+    key: KeyPair,
+    algorithm: CaKeyAlgorithm,
+}
+
+impl InMemoryCaSigner {
+    /// # Errors
+    /// [`CertificateError::Build`] when the key is not ECDSA P-384 or P-256 PKCS#8.
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, CertificateError> {
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.to_vec());
+        for algorithm in [
+            CaKeyAlgorithm::EcdsaP384Sha384,
+            CaKeyAlgorithm::EcdsaP256Sha256,
+        ] {
+            if let Ok(key) = KeyPair::from_pkcs8_der_and_sign_algo(&der, algorithm.rcgen()) {
+                return Ok(Self { key, algorithm });
+            }
+        }
+        Err(CertificateError::Build(
+            "CA key is not an ECDSA P-384 or P-256 PKCS#8 key".into(),
+        ))
+    }
+}
+
+impl std::fmt::Debug for InMemoryCaSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryCaSigner")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CaSigner for InMemoryCaSigner {
+    fn algorithm(&self) -> CaKeyAlgorithm {
+        self.algorithm
+    }
+
+    fn public_key(&self) -> &[u8] {
+        self.key.der_bytes()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.key.sign(message).map_err(|e| e.to_string())
+    }
+}
+
+/// rcgen's view of a [`CaSigner`].
+struct RcgenKey(Box<dyn CaSigner>);
+
+impl PublicKeyData for RcgenKey {
+    fn der_bytes(&self) -> &[u8] {
+        self.0.public_key()
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.0.algorithm().rcgen()
+    }
+}
+
+impl SigningKey for RcgenKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        // The backend logs its own failure; rcgen's error carries no text.
+        self.0.sign(msg).map_err(|_| rcgen::Error::RemoteKeyError)
+    }
+}
+
 /// The issuing CA: its certificate and signing key.
 pub struct CertificateAuthority {
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Issuer<'static, RcgenKey>,
     certificate_der: Vec<u8>,
 }
 
@@ -95,9 +198,35 @@ impl CertificateAuthority {
         certificate_der: &[u8],
         key_pkcs8_der: &[u8],
     ) -> Result<Self, CertificateError> {
-        let key = key_pair(key_pkcs8_der)?;
+        Self::new(
+            certificate_der,
+            Box::new(InMemoryCaSigner::from_pkcs8(key_pkcs8_der)?),
+        )
+    }
+
+    /// A CA from its DER certificate and a signer for the certificate's key.
+    ///
+    /// # Errors
+    /// [`CertificateError::Build`] when the certificate cannot be read or
+    /// its public key is not the signer's.
+    pub fn new(
+        certificate_der: &[u8],
+        signer: Box<dyn CaSigner>,
+    ) -> Result<Self, CertificateError> {
+        use x509_cert::der::Decode as _;
+        let parsed = x509_cert::Certificate::from_der(certificate_der).map_err(build)?;
+        let key_bits = parsed
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes();
+        if key_bits != signer.public_key() {
+            return Err(CertificateError::Build(
+                "the CA key does not match the CA certificate".into(),
+            ));
+        }
         let cert = rustls_pki_types_der(certificate_der);
-        let issuer = Issuer::from_ca_cert_der(&cert, key).map_err(build)?;
+        let issuer = Issuer::from_ca_cert_der(&cert, RcgenKey(signer)).map_err(build)?;
         Ok(Self {
             issuer,
             certificate_der: certificate_der.to_vec(),
@@ -306,21 +435,6 @@ fn der_utf8_string(text: &str) -> Vec<u8> {
 
 fn der_octet_string(bytes: &[u8]) -> Vec<u8> {
     der_tagged(0x04, bytes)
-}
-
-fn key_pair(pkcs8: &[u8]) -> Result<KeyPair, CertificateError> {
-    let der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.to_vec());
-    for alg in [
-        &rcgen::PKCS_ECDSA_P384_SHA384,
-        &rcgen::PKCS_ECDSA_P256_SHA256,
-    ] {
-        if let Ok(key) = KeyPair::from_pkcs8_der_and_sign_algo(&der, alg) {
-            return Ok(key);
-        }
-    }
-    Err(CertificateError::Build(
-        "CA key is not an ECDSA P-384 or P-256 PKCS#8 key".into(),
-    ))
 }
 
 fn rustls_pki_types_der(der: &[u8]) -> rustls_pki_types::CertificateDer<'static> {

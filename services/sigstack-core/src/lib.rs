@@ -15,12 +15,14 @@
 //!   RFC 9162 §2.1.3 / §2.1.4 verifiers.
 //! - [`note`]: C2SP signed notes, their signers and verifiers.
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies and Rekor v1 checkpoints.
+//! - [`ct`]: Certificate Transparency leaves, SCTs and SCT lists (RFC 6962).
 //! - [`entry`]: Rekor v1 entry kinds (canonical bodies, search keys), their
 //!   verification material, SETs and entry IDs.
 
 pub mod certificate;
 pub mod checkpoint;
 pub mod consistency;
+pub mod ct;
 pub mod entry;
 pub mod hash;
 pub mod ids;

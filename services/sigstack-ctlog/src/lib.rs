@@ -11,10 +11,10 @@
 pub mod api;
 pub mod chain;
 pub mod error;
-pub mod leaf;
 pub mod log;
 pub mod model;
-pub mod sct;
 
 pub use error::CtError;
 pub use log::{CtConfig, CtLog};
+/// The RFC 6962 encodings live in the pure core, shared with the CA.
+pub use sigstack_core::ct::{leaf, sct};

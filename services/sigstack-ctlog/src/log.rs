@@ -151,12 +151,11 @@ impl<S: EngineStore> CtLog<S> {
         self.signer.public_key_spki_der()
     }
 
-    /// `add-chain` (`precert` false) and `add-pre-chain` (true): validate,
-    /// append the `MerkleTreeLeaf`, and only once it is committed sign and
-    /// return the SCT.
+    /// `add-chain` (`precert` false) and `add-pre-chain` (true) over HTTP:
+    /// the base64 chain of the request body in, the SCT as JSON out.
     ///
     /// # Errors
-    /// 400 for a chain that is malformed or does not verify; a log failure.
+    /// As [`CtLog::add_der`], and 400 for a certificate that is not base64.
     pub async fn add(
         &self,
         chain_b64: &[String],
@@ -171,7 +170,28 @@ impl<S: EngineStore> CtLog<S> {
                     .map_err(|e| CtError::BadRequest(format!("chain[{i}] is not base64: {e}")))
             })
             .collect::<Result<_, _>>()?;
-        let entry = chain::validate(&self.roots, &chain, precert)?;
+        let sct = self.add_der(&chain, precert).await?;
+        Ok(AddChainResponse {
+            sct_version: 0,
+            id: STANDARD.encode(sct.log_id),
+            timestamp: sct.timestamp,
+            extensions: STANDARD.encode(&sct.extensions),
+            signature: STANDARD.encode(&sct.signature),
+        })
+    }
+
+    /// Validates a DER chain (leaf first), appends its `MerkleTreeLeaf`, and
+    /// only once that is committed signs and returns the SCT. The CA calls
+    /// this in process when both run in one process.
+    ///
+    /// # Errors
+    /// 400 for a chain that is malformed or does not verify; a log failure.
+    pub async fn add_der(
+        &self,
+        chain: &[Vec<u8>],
+        precert: bool,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
+        let entry = chain::validate(&self.roots, chain, precert)?;
         let timestamp = now_ms();
         let extensions = Vec::new();
         let leaf = merkle_tree_leaf(timestamp, &entry, &extensions)?;
@@ -182,18 +202,11 @@ impl<S: EngineStore> CtLog<S> {
             .signer
             .sign(&input)
             .map_err(|e| CtError::Internal(format!("signing the SCT: {e}")))?;
-        let sct = SignedCertificateTimestamp {
+        Ok(SignedCertificateTimestamp {
             log_id: self.log_id(),
             timestamp,
             extensions,
             signature: digitally_signed_ecdsa_sha256(&signature)?,
-        };
-        Ok(AddChainResponse {
-            sct_version: 0,
-            id: STANDARD.encode(sct.log_id),
-            timestamp: sct.timestamp,
-            extensions: STANDARD.encode(&sct.extensions),
-            signature: STANDARD.encode(&sct.signature),
         })
     }
 

@@ -253,3 +253,16 @@ fn hierarchy_is_a_p384_root_and_intermediate() {
     let ku = extension(&root, "2.5.29.15").expect("KU");
     assert!(ku.critical, "keyCertSign is critical");
 }
+
+#[test]
+fn a_signer_for_another_key_is_refused() {
+    let h = new_hierarchy("sigstack test", NOW, 1).expect("hierarchy");
+    let err =
+        CertificateAuthority::from_der(&h.intermediate.certificate_der, &h.root.key_pkcs8_der)
+            .expect_err("root key with the intermediate certificate");
+    assert!(err.to_string().contains("does not match"), "{err}");
+    let signer = InMemoryCaSigner::from_pkcs8(&h.intermediate.key_pkcs8_der).expect("key");
+    assert_eq!(signer.algorithm(), CaKeyAlgorithm::EcdsaP384Sha384);
+    CertificateAuthority::new(&h.intermediate.certificate_der, Box::new(signer))
+        .expect("matching signer");
+}

@@ -3,7 +3,7 @@
 //! `DigitallySigned` wrapper (§4.7 of RFC 5246), the SCT v1 structure and
 //! the `SignedCertificateTimestampList` of RFC 6962 §3.3. Pure encoding.
 
-use crate::leaf::{EncodingError, SignedEntry, put_u16_opaque};
+use crate::ct::leaf::{EncodingError, SignedEntry, put_u16_opaque};
 
 /// `HashAlgorithm.sha256` (RFC 5246 §7.4.1.4.1).
 pub const HASH_SHA256: u8 = 4;
