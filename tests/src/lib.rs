@@ -3,6 +3,7 @@
 //! of both backends, checks of a stored tree against what was
 //! acknowledged, and (in [`rekor`]) a Rekor v1 log served over HTTP.
 
+pub mod ca;
 pub mod rekor;
 
 use std::io::{BufRead as _, BufReader};

@@ -12,6 +12,9 @@ pub const TOKEN_ERROR_MESSAGE: &str = "There was an error processing the identit
 /// gRPC InvalidArgument, the `code` of Fulcio's JSON error body.
 pub const INVALID_ARGUMENT: i32 = 3;
 
+/// gRPC Internal, for the CA's own failures (HTTP 500).
+pub const INTERNAL: i32 = 13;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// Missing token, not three parts, or undecodable header or payload.

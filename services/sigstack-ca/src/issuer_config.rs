@@ -35,6 +35,26 @@ pub enum IssuerType {
     CiProvider,
 }
 
+impl IssuerType {
+    /// The type string of Fulcio's config file and of GetConfiguration's `issuerType`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Uri => "uri",
+            Self::Username => "username",
+            Self::Spiffe => "spiffe",
+            Self::Kubernetes => "kubernetes",
+            Self::GithubWorkflow => "github-workflow",
+            Self::GitlabPipeline => "gitlab-pipeline",
+            Self::BuildkiteJob => "buildkite-job",
+            Self::CodefreshWorkflow => "codefresh-workflow",
+            Self::ChainguardIdentity => "chainguard-identity",
+            Self::CiProvider => "ci-provider",
+        }
+    }
+}
+
 /// One issuer object (ca.md §7.1). Aliases accept both the JSON and the YAML spelling.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OidcIssuer {
@@ -70,6 +90,19 @@ pub struct OidcIssuer {
         default
     )]
     pub skip_email_verification: bool,
+}
+
+impl OidcIssuer {
+    /// The configured `ChallengeClaim`, else the type's default: `email` for
+    /// email issuers, `sub` for every other (ca.md §5.3).
+    #[must_use]
+    pub fn effective_challenge_claim(&self) -> &str {
+        match (self.challenge_claim.as_str(), self.issuer_type) {
+            ("", IssuerType::Email) => "email",
+            ("", _) => "sub",
+            (claim, _) => claim,
+        }
+    }
 }
 
 /// Template metadata for a `ci-provider` issuer (ca.md §7.3).

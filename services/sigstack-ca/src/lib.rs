@@ -10,13 +10,20 @@
 //! What this crate does not do yet: issuance, signers, the SCT port, the APIs.
 //! Every error a client can cause is an [`IdentityError`], answered as HTTP 400 (ca.md §14).
 
+pub mod api;
+pub mod dev_issuer;
 pub mod error;
+pub mod issuance;
 pub mod issuer_config;
 pub mod oidc;
 pub mod principal;
 pub mod proof_of_possession;
+pub mod sct_source;
 
 pub use error::IdentityError;
+pub use issuance::{
+    CertificateRequest, CertificateService, IssuanceError, IssuedChain, KeyProof, SctSource,
+};
 pub use issuer_config::{IssuerConfig, IssuerType, ResolvedIssuer};
 pub use oidc::{Claims, TokenVerifier, VerifiedToken, VerifierOptions};
 pub use principal::{Principal, San};

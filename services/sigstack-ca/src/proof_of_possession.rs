@@ -60,7 +60,7 @@ pub fn prove_with_challenge(
     challenge: &str,
 ) -> Result<ProvenKey, PossessionError> {
     let spki = public_key_der(content)?;
-    let key = PublicKey::from_spki_der(&spki).map_err(|_| PossessionError::KeyUnparsable)?;
+    let key = PublicKey::from_spki_der(&spki).map_err(|_| refused_key(&spki))?;
     check_key_policy(key.key_type())?;
     let message = challenge.as_bytes();
     let verified = match default_hash(key.key_type()) {
@@ -72,6 +72,17 @@ pub fn prove_with_challenge(
         spki_der: spki,
         key_type: key.key_type(),
     })
+}
+
+/// A key the verifier does not take: a well-formed SubjectPublicKeyInfo of
+/// a kind or size the policy refuses (RSA-1024, P-224) is "insecure", as
+/// Fulcio answers after parsing it; anything else could not be parsed.
+fn refused_key(spki_der: &[u8]) -> PossessionError {
+    if spki::SubjectPublicKeyInfoRef::from_der(spki_der).is_ok() {
+        PossessionError::Insecure
+    } else {
+        PossessionError::KeyUnparsable
+    }
 }
 
 /// The CSR path (§5.2): `pem` is a `CERTIFICATE REQUEST` (or `NEW
