@@ -124,7 +124,7 @@ impl<S: EngineStore + IssuanceStore + Clone + 'static> CaStack<S> {
             )
             .expect("service"),
         );
-        let mut app = sigstack_ca::api::router(service.clone())
+        let mut app = sigstack_ca::api::router(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT)
             .merge(sigstack_ctlog::api::router(ct.clone()));
         for (kind, issuer) in &issuers {
             app = app.nest(&format!("/oidc/{kind}"), issuer.clone().router());

@@ -9,6 +9,7 @@
 //! of ca.md §14; a token problem is always 400, never 401 or 403.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -34,14 +35,45 @@ pub const MAX_BODY_BYTES: usize = 1 << 22;
 
 /// The CA's routes, for the binary to mount at the host root (sigstore-python
 /// drops any path prefix, ca.md §15 item 10).
-pub fn router<S: IssuanceStore + 'static>(service: Arc<CertificateService<S>>) -> Router {
+/// Each request is answered within `request_timeout` (Fulcio: 60 s), else
+/// 503 with the fixed CA-backend message.
+pub fn router<S: IssuanceStore + 'static>(
+    service: Arc<CertificateService<S>>,
+    request_timeout: Duration,
+) -> Router {
     Router::new()
         .route("/api/v2/signingCert", post(signing_cert_v2::<S>))
         .route("/api/v2/trustBundle", get(trust_bundle::<S>))
         .route("/api/v2/configuration", get(configuration::<S>))
         .route("/api/v1/signingCert", post(signing_cert_v1::<S>))
         .route("/api/v1/rootCert", get(root_cert::<S>))
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            time_limit,
+        ))
         .with_state(service)
+}
+
+/// The default of [`router`]'s `request_timeout`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn time_limit(
+    State(limit): State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(limit_ms = limit.as_millis(), "CA request timed out");
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: crate::error::UNAVAILABLE,
+                message: "error communicating with CA backend".into(),
+            }
+            .into_response()
+        }
+    }
 }
 
 /// An error answer: `{code, message, details: []}` with its HTTP status.

@@ -15,6 +15,9 @@ pub const INVALID_ARGUMENT: i32 = 3;
 /// gRPC Internal, for the CA's own failures (HTTP 500).
 pub const INTERNAL: i32 = 13;
 
+/// gRPC Unavailable, for a request that ran out of time (HTTP 503).
+pub const UNAVAILABLE: i32 = 14;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// Missing token, not three parts, or undecodable header or payload.

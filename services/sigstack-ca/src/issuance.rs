@@ -229,9 +229,12 @@ impl<S: IssuanceStore> CertificateService<S> {
     /// [`IssuanceError`]: 400 for a bad token or key, with nothing recorded
     /// and nothing logged in CT; 500 when the CA, the CT log or the store fails.
     pub async fn issue(&self, request: &CertificateRequest) -> Result<IssuedChain, IssuanceError> {
+        let started = std::time::Instant::now();
         let token = self.verifier.verify(&request.token).await?;
+        let verified = started.elapsed();
         let principal = principal::from_token(&token, self.verifier.config())?;
         let key = prove(&request.key, &principal)?;
+        let proven = started.elapsed();
         let profile = leaf_profile(&principal, &key, unix_now())?;
         let intent = IssuanceIntent {
             serial: profile.serial.to_vec(),
@@ -240,13 +243,20 @@ impl<S: IssuanceStore> CertificateService<S> {
             key_hash: Sha256::digest(&key.spki_der).into(),
         };
         self.store.record_intent(&intent).await?;
+        let intended = started.elapsed();
         match self.sign(&profile).await {
             Ok(chain) => {
+                let signed = started.elapsed();
                 let record = audit_record(&intent, &profile, &chain[0]);
                 self.store.record_certificate(&record).await?;
                 tracing::info!(
                     serial = %hex(&profile.serial),
                     issuer = %intent.issuer,
+                    token_us = verified.as_micros(),
+                    proof_us = (proven - verified).as_micros(),
+                    intent_us = (intended - proven).as_micros(),
+                    sign_and_log_us = (signed - intended).as_micros(),
+                    record_us = (started.elapsed() - signed).as_micros(),
                     "certificate issued"
                 );
                 Ok(IssuedChain {

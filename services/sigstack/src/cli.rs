@@ -45,6 +45,84 @@ pub enum Command {
 pub enum ServeCommand {
     /// The Rekor v1-compatible transparency log.
     Log(ServeLogArgs),
+    /// The Fulcio-compatible CA, with its CT log in the same process (and on
+    /// the same listener) unless --ct-log-url names one elsewhere.
+    Ca(ServeCaArgs),
+    /// The RFC 6962 CT log on its own.
+    Ct(ServeCtArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeCaArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5555")]
+    pub listen: std::net::SocketAddr,
+    /// PEM chain of the signing CA: its certificate first, the root last.
+    #[arg(long)]
+    pub ca_chain: PathBuf,
+    #[command(flatten)]
+    pub ca_key: CaKeyArgs,
+    /// Fulcio-format issuer file (JSON or YAML: OIDCIssuers, MetaIssuers).
+    #[arg(long)]
+    pub issuer_config: PathBuf,
+    /// The in-process CT log's key (encrypted ECDSA P-256 PEM).
+    #[command(flatten)]
+    pub ct_key: Option<CtKeySource>,
+    /// Checkpoint origin of the in-process CT log.
+    #[arg(long, default_value = "sigstack-ct")]
+    pub ct_origin: String,
+    /// A CT log elsewhere (its URL including any log prefix), instead of one
+    /// in this process.
+    #[arg(long, conflicts_with = "ct_key_file")]
+    pub ct_log_url: Option<url::Url>,
+    /// That log's public key (PEM or DER SubjectPublicKeyInfo): each SCT is
+    /// checked with it before it is embedded.
+    #[arg(long, requires = "ct_log_url")]
+    pub ct_log_public_key: Option<PathBuf>,
+    /// Deadline of one add-pre-chain call, retries included, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub ct_timeout_secs: u64,
+}
+
+/// The CA's signing key.
+#[derive(Debug, Clone, Args)]
+pub struct CaKeyArgs {
+    /// Encrypted PKCS#8 PEM of the signing CA's key (ECDSA P-384 or P-256).
+    #[arg(long)]
+    pub ca_key_file: PathBuf,
+    /// File holding its password (one line).
+    #[arg(long)]
+    pub ca_password_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+#[group(requires_all = ["ct_key_file", "ct_password_file"], multiple = true)]
+pub struct CtKeySource {
+    /// The in-process CT log's key: encrypted ECDSA P-256 PKCS#8 PEM.
+    #[arg(long, required = false)]
+    pub ct_key_file: PathBuf,
+    /// File holding its password (one line).
+    #[arg(long, required = false)]
+    pub ct_password_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeCtArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub key: KeySource,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:6962")]
+    pub listen: std::net::SocketAddr,
+    /// PEM file of the CA roots whose chains the log accepts.
+    #[arg(long)]
+    pub roots: PathBuf,
+    /// Checkpoint origin (the log's name).
+    #[arg(long, default_value = "sigstack-ct")]
+    pub origin: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +158,28 @@ pub enum BenchCommand {
     /// Entries per second and latency of a running transparency log, with
     /// real signed hashedrekord entries, against the per-entry crypto bound.
     Log(LogBenchArgs),
+    /// Certificates per second and latency of the CA (embedded SCTs, CT log
+    /// in process) over HTTP, with the single-core P-384 signing rate.
+    Ca(CaBenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CaBenchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Certificates to obtain (every token and proof made before timing starts;
+    /// tokens live 10 minutes, so keep the run shorter than that).
+    #[arg(long, default_value_t = 20_000)]
+    pub certificates: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Offer requests at this rate per second instead (open loop).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Send CSRs (sigstore-python's form) instead of public key + proof.
+    #[arg(long)]
+    pub csr: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -64,3 +64,51 @@ pub fn load_note_signer(source: &KeySource, name: &str) -> anyhow::Result<EcdsaP
         )
     })
 }
+
+/// The note signer of a CT key given as `--ct-key-file`/`--ct-password-file`.
+impl From<&crate::cli::CtKeySource> for KeySource {
+    fn from(source: &crate::cli::CtKeySource) -> Self {
+        KeySource {
+            key_file: source.ct_key_file.clone(),
+            password_file: source.ct_password_file.clone(),
+        }
+    }
+}
+
+/// Every `CERTIFICATE` block of a PEM file, DER, in file order.
+pub fn read_certificates(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    CertificateDer::pem_slice_iter(&text)
+        .map(|c| {
+            c.map(|c| c.as_ref().to_vec())
+                .with_context(|| format!("a certificate in {}", path.display()))
+        })
+        .collect()
+}
+
+/// A public key file: PEM `PUBLIC KEY` or DER SubjectPublicKeyInfo.
+pub fn read_public_key_der(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use rustls_pki_types::SubjectPublicKeyInfoDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match SubjectPublicKeyInfoDer::from_pem_slice(&bytes) {
+        Ok(key) => Ok(key.as_ref().to_vec()),
+        Err(_) => Ok(bytes),
+    }
+}
+
+/// The CA's signer from its encrypted key file.
+pub fn load_ca_signer(
+    args: &crate::cli::CaKeyArgs,
+) -> anyhow::Result<Box<dyn sigstack_core::certificate::CaSigner>> {
+    let pem = std::fs::read_to_string(&args.ca_key_file)
+        .with_context(|| format!("reading key file {}", args.ca_key_file.display()))?;
+    let password = read_password(&args.ca_password_file)?;
+    let der = decrypt_pkcs8_pem(&pem, &password)
+        .with_context(|| format!("opening {}", args.ca_key_file.display()))?;
+    let signer = sigstack_core::certificate::InMemoryCaSigner::from_pkcs8(der.as_bytes())
+        .with_context(|| format!("{}", args.ca_key_file.display()))?;
+    Ok(Box::new(signer))
+}

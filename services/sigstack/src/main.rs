@@ -3,6 +3,7 @@
 
 mod backend;
 mod bench;
+mod ca;
 mod cli;
 mod keys;
 mod serve;
@@ -19,10 +20,13 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             cli::Command::Serve(cli::ServeCommand::Log(args)) => serve::log(args).await,
+            cli::Command::Serve(cli::ServeCommand::Ca(args)) => ca::serve_ca(args).await,
+            cli::Command::Serve(cli::ServeCommand::Ct(args)) => ca::serve_ct(args).await,
             cli::Command::Keys(cli::KeysCommand::Generate(args)) => keys::generate(&args),
             cli::Command::Log(cli::LogCommand::Rotate(args)) => serve::rotate(args).await,
             cli::Command::Bench(cli::BenchCommand::Engine(args)) => bench::engine(args).await,
             cli::Command::Bench(cli::BenchCommand::Log(args)) => bench::log(args).await,
+            cli::Command::Bench(cli::BenchCommand::Ca(args)) => bench::ca(args).await,
         }
     })
 }

@@ -6,7 +6,6 @@
 //! reads as a fraction of that bound.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::encoding::AsDer;
@@ -17,9 +16,9 @@ use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use sigstack_core::entry::pki::PublicKey;
 use sigstack_core::note::{EcdsaP256NoteSigner, NoteSigner};
-use tokio::sync::Semaphore;
 
-use super::stats::{Histogram, ms};
+use super::load::Load;
+use super::stats::ms;
 use crate::cli::LogBenchArgs;
 
 pub async fn run(args: LogBenchArgs) -> anyhow::Result<()> {
@@ -43,10 +42,15 @@ pub async fn run(args: LogBenchArgs) -> anyhow::Result<()> {
     let url = format!("{}/api/v1/log/entries", args.url.trim_end_matches('/'));
     let proposals = Arc::new(proposals);
     let started = Instant::now();
-    let (latencies, errors) = match args.rate {
-        None => closed_loop(&client, &url, &proposals, args.concurrency).await,
-        Some(rate) => open_loop(&client, &url, &proposals, args.concurrency, rate).await?,
+    // A create is answered 201 only once its entry is integrated.
+    let load = Load {
+        client: &client,
+        url: &url,
+        bodies: &proposals,
+        concurrency: args.concurrency,
+        expect: 201,
     };
+    let (latencies, errors) = load.run(args.rate).await?;
     let elapsed = started.elapsed();
     let rate = latencies.count() as f64 / elapsed.as_secs_f64();
     println!(
@@ -60,116 +64,6 @@ pub async fn run(args: LogBenchArgs) -> anyhow::Result<()> {
     println!("crypto_bound_per_core_per_s: {bound:.0} (one P-256 verify + one SET signature)");
     println!("fraction_of_one_core_bound: {:.2}", rate / bound);
     Ok(())
-}
-
-/// Sends one proposal; `Ok` only for the 201 a create must answer.
-async fn send(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
-    let response = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    match response.status().as_u16() {
-        201 => Ok(()),
-        status => Err(format!(
-            "{status}: {}",
-            response.text().await.unwrap_or_default()
-        )),
-    }
-}
-
-async fn closed_loop(
-    client: &reqwest::Client,
-    url: &str,
-    proposals: &Arc<Vec<Vec<u8>>>,
-    concurrency: usize,
-) -> (Histogram, u64) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let (client, url, proposals, next) = (
-            client.clone(),
-            url.to_owned(),
-            Arc::clone(proposals),
-            Arc::clone(&next),
-        );
-        tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut errors) = (Histogram::default(), 0u64);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = proposals.get(i) else { break };
-                let sent = Instant::now();
-                match send(&client, &url, body.clone()).await {
-                    Ok(()) => latencies.record(sent.elapsed()),
-                    Err(e) => {
-                        errors += 1;
-                        if errors <= 3 {
-                            eprintln!("create failed: {e}");
-                        }
-                    }
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let (mut all, mut errors) = (Histogram::default(), 0);
-    for task in tasks {
-        if let Ok((l, e)) = task.await {
-            all.merge(&l);
-            errors += e;
-        }
-    }
-    (all, errors)
-}
-
-async fn open_loop(
-    client: &reqwest::Client,
-    url: &str,
-    proposals: &Arc<Vec<Vec<u8>>>,
-    concurrency: usize,
-    rate: u64,
-) -> anyhow::Result<(Histogram, u64)> {
-    anyhow::ensure!(rate > 0, "--rate must be positive");
-    let slots = u32::try_from(concurrency.max(1))?;
-    let in_flight = Arc::new(Semaphore::new(slots as usize));
-    let results = Arc::new(std::sync::Mutex::new((Histogram::default(), 0u64)));
-    let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    let mut issued = 0usize;
-    while issued < proposals.len() {
-        tick.tick().await;
-        let due = ((start.elapsed().as_secs_f64() * rate as f64) as usize).min(proposals.len());
-        while issued < due {
-            let scheduled = start + Duration::from_secs_f64(issued as f64 / rate as f64);
-            let permit = Arc::clone(&in_flight).acquire_owned().await?;
-            let (client, url, body, results) = (
-                client.clone(),
-                url.to_owned(),
-                proposals[issued].clone(),
-                Arc::clone(&results),
-            );
-            tokio::spawn(async move {
-                let outcome = send(&client, &url, body).await;
-                // From the scheduled time: a stall is not hidden.
-                let latency = scheduled.elapsed();
-                if let Ok(mut r) = results.lock() {
-                    match outcome {
-                        Ok(()) => r.0.record(latency),
-                        Err(_) => r.1 += 1,
-                    }
-                }
-                drop(permit);
-            });
-            issued += 1;
-        }
-    }
-    let _all = in_flight.acquire_many(slots).await?;
-    let results = results
-        .lock()
-        .map_err(|_| anyhow::anyhow!("results lock poisoned"))?;
-    Ok((results.0.clone(), results.1))
 }
 
 /// The benchmark's client: one P-256 key signing every artifact.

@@ -1,7 +1,9 @@
-//! `sigstack bench engine`: the log engine's figures (README, "Performance").
+//! `sigstack bench …`: the figures of README "Performance" (engine, log, CA).
 //! Medians and percentiles come from one run; nothing here runs in CI.
 
 mod append;
+mod ca;
+mod load;
 mod log;
 mod proofs;
 mod stats;
@@ -15,10 +17,14 @@ use sigstack_engine::{Engine, EngineConfig, EngineError, EngineStore, Publisher}
 use sigstack_store::StoreError;
 
 use crate::backend::with_store;
-use crate::cli::{EngineBenchArgs, LogBenchArgs};
+use crate::cli::{CaBenchArgs, EngineBenchArgs, LogBenchArgs};
 
 /// Key name and origin host of the benchmark's throwaway checkpoint key.
 const BENCH_HOST: &str = "bench.sigstack.invalid";
+
+pub async fn ca(args: CaBenchArgs) -> anyhow::Result<()> {
+    ca::run(args).await
+}
 
 pub async fn log(args: LogBenchArgs) -> anyhow::Result<()> {
     log::run(args).await
