@@ -21,7 +21,7 @@ use rcgen::{
 use time::{Duration, OffsetDateTime};
 
 mod hierarchy;
-pub use hierarchy::{CaMaterial, Hierarchy, new_hierarchy};
+pub use hierarchy::{CaMaterial, Hierarchy, intermediate_for_key, new_hierarchy, new_root};
 
 /// How long an issued certificate is valid (§8.1).
 pub const VALIDITY_SECONDS: i64 = 600;

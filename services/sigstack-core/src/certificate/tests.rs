@@ -266,3 +266,91 @@ fn a_signer_for_another_key_is_refused() {
     CertificateAuthority::new(&h.intermediate.certificate_der, Box::new(signer))
         .expect("matching signer");
 }
+
+fn p384_key() -> (Vec<u8>, Vec<u8>) {
+    let alg = &signature::ECDSA_P384_SHA384_ASN1_SIGNING;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &SystemRandom::new()).expect("key");
+    let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref()).expect("load");
+    let spki = pair.public_key().as_der().expect("spki").as_ref().to_vec();
+    (pkcs8.as_ref().to_vec(), spki)
+}
+
+#[test]
+fn an_intermediate_for_a_key_held_elsewhere_chains_to_the_root() {
+    let root = new_root("sigstack test", NOW, 10).expect("root");
+    let (pkcs8, spki) = p384_key();
+    let der = intermediate_for_key(&root, &spki, "sigstack test", NOW, 5).expect("intermediate");
+    let cert = Certificate::from_der(&der).expect("parses");
+    let root_cert = Certificate::from_der(&root.certificate_der).expect("root parses");
+    let tbs = cert.tbs_certificate();
+    assert_eq!(tbs.issuer(), root_cert.tbs_certificate().subject());
+    assert_eq!(
+        tbs.subject_public_key_info().to_der().expect("spki"),
+        spki,
+        "certifies exactly the given key"
+    );
+    assert!(
+        tbs.subject()
+            .to_string()
+            .contains("CN=sigstack test intermediate")
+    );
+    let bc = extension(&cert, "2.5.29.19").expect("basic constraints");
+    assert!(bc.critical);
+    // SEQUENCE { BOOLEAN TRUE, INTEGER 0 }: CA with pathlen 0.
+    assert_eq!(
+        bc.extn_value.as_bytes(),
+        &[0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]
+    );
+    let eku = extension(&cert, "2.5.29.37").expect("EKU");
+    assert!(
+        eku.extn_value
+            .as_bytes()
+            .ends_with(&[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03]),
+        "codeSigning"
+    );
+    let aki = extension(&cert, "2.5.29.35").expect("AKI");
+    let root_ski = extension(&root_cert, "2.5.29.14").expect("root SKI");
+    assert!(
+        aki.extn_value
+            .as_bytes()
+            .ends_with(&root_ski.extn_value.as_bytes()[2..]),
+        "AKI = root's SKI"
+    );
+    let validity = tbs.validity();
+    let nb = validity.not_before.to_unix_duration().as_secs();
+    let na = validity.not_after.to_unix_duration().as_secs();
+    assert_eq!((nb, na - nb), (NOW as u64, 5 * 365 * 86_400));
+
+    let root_key = root_cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    signature::UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_ASN1, root_key)
+        .verify(&tbs.to_der().expect("tbs"), cert.signature().raw_bytes())
+        .expect("signed by the root");
+
+    // The holder of the key can issue under it.
+    let ca = CertificateAuthority::from_der(&der, &pkcs8).expect("ca over the key");
+    ca.precertificate(&profile(SubjectAltName::Email("a@b.c".into())))
+        .expect("issues");
+    let (_, other_spki) = p384_key();
+    let other = intermediate_for_key(&root, &other_spki, "sigstack test", NOW, 5).expect("other");
+    assert!(CertificateAuthority::from_der(&other, &pkcs8).is_err());
+}
+
+#[test]
+fn an_intermediate_refuses_a_malformed_key() {
+    let root = new_root("sigstack test", NOW, 10).expect("root");
+    assert!(matches!(
+        intermediate_for_key(&root, &[0x30, 0x03, 0x02, 0x01, 0x00], "x", NOW, 1),
+        Err(CertificateError::PublicKey(_))
+    ));
+    let mut not_a_root = root.clone();
+    not_a_root.key_pkcs8_der = vec![1, 2, 3];
+    let (_, spki) = p384_key();
+    assert!(matches!(
+        intermediate_for_key(&not_a_root, &spki, "x", NOW, 1),
+        Err(CertificateError::Build(_))
+    ));
+}
