@@ -70,6 +70,9 @@ pub struct LogRotateArgs {
 pub enum KeysCommand {
     /// Generate an ECDSA P-256 key (the v1 log key) into a new encrypted PEM file.
     Generate(KeyGenerateArgs),
+    /// Create the CA hierarchy (P-384 root and intermediate) and the CT log
+    /// and transparency log keys in a directory.
+    Init(KeyInitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +103,41 @@ pub struct KeyGenerateArgs {
     /// File holding the password to encrypt it with.
     #[arg(long)]
     pub password_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeyInitArgs {
+    /// Directory to write into (created if missing); no file in it is overwritten.
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// File holding the password every private key file is encrypted with.
+    #[arg(long)]
+    pub password_file: PathBuf,
+    /// Names the CA: `O=<name>`, `CN=<name> root` and `CN=<name> intermediate`.
+    #[arg(long, default_value = "sigstack")]
+    pub common_name: String,
+    /// Validity of the root and the intermediate, from now.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
+    pub years: i64,
+    #[command(flatten)]
+    pub pkcs11: Pkcs11InitArgs,
+}
+
+/// Make the intermediate's key in a PKCS#11 token instead of a file.
+#[derive(Debug, Clone, Args)]
+pub struct Pkcs11InitArgs {
+    /// The PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, requires_all = ["pkcs11_token", "pkcs11_pin_file", "pkcs11_key_label"])]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Label of the token to create the key in.
+    #[arg(long, requires = "pkcs11_module")]
+    pub pkcs11_token: Option<String>,
+    /// File holding the token's user PIN (one line).
+    #[arg(long, requires = "pkcs11_module")]
+    pub pkcs11_pin_file: Option<PathBuf>,
+    /// Label of the new key pair (must not be in use in the token).
+    #[arg(long, requires = "pkcs11_module")]
+    pub pkcs11_key_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -20,6 +20,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             cli::Command::Serve(cli::ServeCommand::Log(args)) => serve::log(args).await,
             cli::Command::Keys(cli::KeysCommand::Generate(args)) => keys::generate(&args),
+            cli::Command::Keys(cli::KeysCommand::Init(args)) => keys::init(&args),
             cli::Command::Log(cli::LogCommand::Rotate(args)) => serve::rotate(args).await,
             cli::Command::Bench(cli::BenchCommand::Engine(args)) => bench::engine(args).await,
             cli::Command::Bench(cli::BenchCommand::Log(args)) => bench::log(args).await,
