@@ -62,6 +62,30 @@ fn extension<'a>(cert: &'a Certificate, oid: &str) -> Option<&'a Extension> {
         .and_then(|exts| exts.iter().find(|e| e.extn_id.to_string() == oid))
 }
 
+/// EKU holds codeSigning (1.3.6.1.5.5.7.3.3) and nothing else.
+fn assert_code_signing_only(cert: &Certificate) {
+    let eku = extension(cert, "2.5.29.37").expect("EKU");
+    assert_eq!(
+        eku.extn_value.as_bytes(),
+        &[
+            0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03
+        ],
+        "codeSigning only"
+    );
+}
+
+fn assert_authority_key_id_is_subject_key_id_of(cert: &Certificate, issuer: &Certificate) {
+    let aki = extension(cert, "2.5.29.35").expect("AKI");
+    let ski = extension(issuer, "2.5.29.14").expect("issuer SKI");
+    // AKI: SEQUENCE { [0] keyIdentifier }; SKI: OCTET STRING keyIdentifier.
+    assert!(
+        aki.extn_value
+            .as_bytes()
+            .ends_with(&ski.extn_value.as_bytes()[2..]),
+        "AKI = issuer's SKI"
+    );
+}
+
 #[test]
 fn leaf_has_the_section_8_profile() {
     let ca = ca();
@@ -101,21 +125,8 @@ fn leaf_has_the_section_8_profile() {
         &[0x03, 0x02, 0x07, 0x80],
         "digitalSignature only"
     );
-    let eku = extension(&cert, "2.5.29.37").expect("EKU");
-    assert!(
-        eku.extn_value
-            .as_bytes()
-            .ends_with(&[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03]),
-        "codeSigning"
-    );
-    let aki = extension(&cert, "2.5.29.35").expect("AKI");
-    let ca_ski = extension(&issuer, "2.5.29.14").expect("CA SKI");
-    assert!(
-        aki.extn_value
-            .as_bytes()
-            .ends_with(&ca_ski.extn_value.as_bytes()[2..]),
-        "AKI = issuer's SKI"
-    );
+    assert_code_signing_only(&cert);
+    assert_authority_key_id_is_subject_key_id_of(&cert, &issuer);
     assert!(extension(&cert, "2.5.29.14").is_some(), "SKI");
 
     let raw = extension(&cert, "1.3.6.1.4.1.57264.1.1").expect(".1");
@@ -301,21 +312,8 @@ fn an_intermediate_for_a_key_held_elsewhere_chains_to_the_root() {
         bc.extn_value.as_bytes(),
         &[0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]
     );
-    let eku = extension(&cert, "2.5.29.37").expect("EKU");
-    assert!(
-        eku.extn_value
-            .as_bytes()
-            .ends_with(&[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03]),
-        "codeSigning"
-    );
-    let aki = extension(&cert, "2.5.29.35").expect("AKI");
-    let root_ski = extension(&root_cert, "2.5.29.14").expect("root SKI");
-    assert!(
-        aki.extn_value
-            .as_bytes()
-            .ends_with(&root_ski.extn_value.as_bytes()[2..]),
-        "AKI = root's SKI"
-    );
+    assert_code_signing_only(&cert);
+    assert_authority_key_id_is_subject_key_id_of(&cert, &root_cert);
     let validity = tbs.validity();
     let nb = validity.not_before.to_unix_duration().as_secs();
     let na = validity.not_after.to_unix_duration().as_secs();
