@@ -16,7 +16,7 @@ use sigstack_ca::dev_issuer::{DevIssuer, TokenRequest};
 use sigstack_ca::oidc::VerifierOptions;
 use sigstack_ca::sct_source::InProcessCtLog;
 use sigstack_ca::{CertificateService, IssuerConfig, TokenVerifier};
-use sigstack_core::certificate::{CertificateAuthority, Hierarchy, new_hierarchy};
+use sigstack_core::certificate::{CaSigner, CertificateAuthority, InMemoryCaSigner, new_hierarchy};
 use sigstack_core::note::EcdsaP256NoteSigner;
 use sigstack_ctlog::{CtConfig, CtLog};
 use sigstack_engine::EngineStore;
@@ -42,7 +42,8 @@ pub struct CaStack<S> {
     pub service: Arc<CertificateService<S>>,
     pub ct: Arc<CtLog<S>>,
     pub ct_key_spki: Vec<u8>,
-    pub hierarchy: Hierarchy,
+    /// The CA chain: signing CA first, root last.
+    pub chain: Vec<Vec<u8>>,
     issuers: Vec<(String, Arc<DevIssuer>)>,
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
@@ -62,21 +63,58 @@ impl<S> Drop for CaStack<S> {
     }
 }
 
+/// The signing CA of a stack: its signer and its chain (signing CA first,
+/// root last).
+pub struct CaSetup {
+    pub signer: Box<dyn CaSigner>,
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for CaSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaSetup")
+            .field("chain_len", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CaSetup {
+    /// A fresh in-memory P-384 hierarchy.
+    pub fn in_memory() -> Self {
+        let hierarchy = new_hierarchy("sigstack e2e", unix_now() - 3600, 1).expect("CA hierarchy");
+        Self {
+            signer: Box::new(
+                InMemoryCaSigner::from_pkcs8(&hierarchy.intermediate.key_pkcs8_der)
+                    .expect("CA key"),
+            ),
+            chain: vec![
+                hierarchy.intermediate.certificate_der,
+                hierarchy.root.certificate_der,
+            ],
+        }
+    }
+}
+
 impl<S: EngineStore + IssuanceStore + Clone + 'static> CaStack<S> {
-    /// Serves the stack over `store` (both the CT tree and the issuance records).
+    /// Serves the stack over `store` (both the CT tree and the issuance
+    /// records) with a fresh in-memory CA.
     pub async fn serve(store: S) -> Self {
+        Self::serve_with(store, CaSetup::in_memory()).await
+    }
+
+    /// Serves the stack with the CA of `setup`.
+    pub async fn serve_with(store: S, setup: CaSetup) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let now = unix_now();
-        let hierarchy = new_hierarchy("sigstack e2e", now - 3600, 1).expect("CA hierarchy");
+        let root = setup.chain.last().expect("a root").clone();
         let ct_signer = Arc::new(EcdsaP256NoteSigner::generate("ct.e2e").expect("CT key"));
         let ct_key_spki = ct_signer.public_key_spki_der().to_vec();
         let ct = Arc::new(
             CtLog::open(
                 store.clone(),
-                CtConfig::new("ct.e2e/test", vec![hierarchy.root.certificate_der.clone()]),
+                CtConfig::new("ct.e2e/test", vec![root]),
                 ct_signer,
             )
             .await
@@ -106,19 +144,12 @@ impl<S: EngineStore + IssuanceStore + Clone + 'static> CaStack<S> {
             },
         )
         .expect("verifier");
-        let ca = CertificateAuthority::from_der(
-            &hierarchy.intermediate.certificate_der,
-            &hierarchy.intermediate.key_pkcs8_der,
-        )
-        .expect("CA");
+        let ca = CertificateAuthority::new(&setup.chain[0], setup.signer).expect("CA");
         let service = Arc::new(
             CertificateService::new(
                 verifier,
                 ca,
-                vec![
-                    hierarchy.intermediate.certificate_der.clone(),
-                    hierarchy.root.certificate_der.clone(),
-                ],
+                setup.chain.clone(),
                 Arc::new(InProcessCtLog(ct.clone())),
                 store,
             )
@@ -137,7 +168,7 @@ impl<S: EngineStore + IssuanceStore + Clone + 'static> CaStack<S> {
             service,
             ct,
             ct_key_spki,
-            hierarchy,
+            chain: setup.chain,
             issuers,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))

@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use sigstack_core::hash::{Hash, leaf_hash};
 use sigstack_core::ids::{LeafIndex, TreeSize};
 use sigstack_core::inclusion;
-use sigstack_e2e::ca::{CaStack, RequesterKey};
+use sigstack_e2e::ca::{CaSetup, CaStack, RequesterKey};
 use sigstack_engine::EngineStore;
 use sigstack_store::issuance::IssuanceStore;
 use x509_cert::Certificate;
@@ -29,14 +29,14 @@ macro_rules! both_backends {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let fixture = sigstack_testkit::sqlite_store().await;
-                super::$name(fixture.store.clone()).await;
+                super::$name(fixture.store.clone(), super::CaSetup::in_memory()).await;
             })*
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let fixture = sigstack_testkit::postgres_store().await;
-                super::$name(fixture.store.clone()).await;
+                super::$name(fixture.store.clone(), super::CaSetup::in_memory()).await;
             })*
         }
     };
@@ -49,6 +49,73 @@ both_backends!(
     certificates_verify_with_code_we_did_not_write,
     trust_bundle_configuration_and_root_cert,
 );
+
+/// The same issuance tests with the CA key in a PKCS#11 token (SoftHSM2,
+/// a fresh token per test, run in a child process: see
+/// `sigstack_testkit::softhsm`), over SQLite.
+macro_rules! with_hsm_ca {
+    ($($name:ident),* $(,)?) => {
+        mod pkcs11 {
+            $(#[test]
+            fn $name() {
+                sigstack_testkit::softhsm::in_fresh_token(
+                    concat!("pkcs11::", stringify!($name)),
+                    |token| {
+                        let runtime = tokio::runtime::Builder::new_multi_thread()
+                            .worker_threads(2)
+                            .enable_all()
+                            .build()
+                            .expect("runtime");
+                        runtime.block_on(async {
+                            let fixture = sigstack_testkit::sqlite_store().await;
+                            super::$name(fixture.store.clone(), super::hsm_setup(token)).await;
+                        });
+                    },
+                );
+            })*
+        }
+    };
+}
+
+with_hsm_ca!(
+    every_request_form_gets_a_certificate_with_one_sct,
+    every_refusal_is_400_and_issues_nothing,
+    certificates_verify_with_code_we_did_not_write,
+);
+
+/// A P-384 key made in `token`, an intermediate for it signed by a fresh
+/// root, and the PKCS#11 signer for that key.
+fn hsm_setup(token: &sigstack_testkit::softhsm::SoftHsmToken) -> CaSetup {
+    use sigstack_testkit::softhsm::{TOKEN_LABEL, USER_PIN};
+    let label = "sigstack-e2e-ca";
+    let key =
+        sigstack_signer::generate_p384(&token.module, TOKEN_LABEL, USER_PIN.as_bytes(), label)
+            .expect("P-384 key in the token");
+    let start = now() - 3600;
+    let root = sigstack_core::certificate::new_root("sigstack e2e hsm", start, 1).expect("root");
+    let intermediate = sigstack_core::certificate::intermediate_for_key(
+        &root,
+        &key.subject_public_key_info,
+        "sigstack e2e hsm",
+        start,
+        1,
+    )
+    .expect("intermediate");
+    let signer = sigstack_signer::pkcs11::Pkcs11Signer::open(&sigstack_signer::Pkcs11Config {
+        module: token.module.clone(),
+        token_label: Some(TOKEN_LABEL.to_owned()),
+        slot: None,
+        pin_file: token.pin_file.clone(),
+        key_label: Some(label.to_owned()),
+        key_id: None,
+        sessions: None,
+    })
+    .expect("open the token key");
+    CaSetup {
+        signer: Box::new(signer),
+        chain: vec![intermediate, root.certificate_der],
+    }
+}
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -186,8 +253,9 @@ async fn every_request_form_gets_a_certificate_with_one_sct<
     S: EngineStore + IssuanceStore + Clone + 'static,
 >(
     store: S,
+    setup: CaSetup,
 ) {
-    let stack = CaStack::serve(store).await;
+    let stack = CaStack::serve_with(store, setup).await;
     let email = "alice@example.org";
     let claims = json!({"email": email, "email_verified": true});
     let key = RequesterKey::new();
@@ -208,8 +276,8 @@ async fn every_request_form_gets_a_certificate_with_one_sct<
     .await;
     let leaf = check_leaf(&chain[0], &chain[1]);
     assert_eq!(san_of(&leaf), format!("email:{email}"));
-    assert_eq!(chain[1], stack.hierarchy.intermediate.certificate_der);
-    assert_eq!(chain[2], stack.hierarchy.root.certificate_der);
+    assert_eq!(chain[1], stack.chain[0]);
+    assert_eq!(chain[2], stack.chain[1]);
     let spki = leaf
         .tbs_certificate()
         .subject_public_key_info()
@@ -289,8 +357,9 @@ async fn every_request_form_gets_a_certificate_with_one_sct<
 
 async fn each_issuer_type_maps_its_claims<S: EngineStore + IssuanceStore + Clone + 'static>(
     store: S,
+    setup: CaSetup,
 ) {
-    let stack = CaStack::serve(store).await;
+    let stack = CaStack::serve_with(store, setup).await;
     let base = stack.base.clone();
     let key = RequesterKey::new();
     let github = json!({
@@ -480,8 +549,9 @@ async fn every_refusal_is_400_and_issues_nothing<
     S: EngineStore + IssuanceStore + Clone + 'static,
 >(
     store: S,
+    setup: CaSetup,
 ) {
-    let stack = CaStack::serve(store).await;
+    let stack = CaStack::serve_with(store, setup).await;
     let key = RequesterKey::new();
     let email = "alice@example.org";
     let claims = json!({"email": email, "email_verified": true});
@@ -676,8 +746,9 @@ async fn certificates_verify_with_code_we_did_not_write<
     S: EngineStore + IssuanceStore + Clone + 'static,
 >(
     store: S,
+    setup: CaSetup,
 ) {
-    let stack = CaStack::serve(store).await;
+    let stack = CaStack::serve_with(store, setup).await;
     let key = RequesterKey::new();
     let token = stack.token(
         "email",
@@ -870,8 +941,9 @@ async fn trust_bundle_configuration_and_root_cert<
     S: EngineStore + IssuanceStore + Clone + 'static,
 >(
     store: S,
+    setup: CaSetup,
 ) {
-    let stack = CaStack::serve(store).await;
+    let stack = CaStack::serve_with(store, setup).await;
     let bundle: Value = stack
         .client
         .get(format!("{}/api/v2/trustBundle", stack.base))
@@ -891,10 +963,7 @@ async fn trust_bundle_configuration_and_root_cert<
         .collect();
     assert_eq!(
         certificates,
-        vec![
-            stack.hierarchy.intermediate.certificate_der.clone(),
-            stack.hierarchy.root.certificate_der.clone()
-        ]
+        vec![stack.chain[0].clone(), stack.chain[1].clone()]
     );
 
     let configuration: Value = stack

@@ -163,7 +163,7 @@ impl From<StoreError> for IssuanceError {
 /// The CA: verifier, signing CA, its chain, the SCT port and the audit store.
 pub struct CertificateService<S> {
     verifier: TokenVerifier,
-    ca: CertificateAuthority,
+    ca: Arc<CertificateAuthority>,
     /// Signing CA first, root last (ca.md §12.2).
     ca_chain: Vec<Vec<u8>>,
     sct: Arc<dyn SctSource>,
@@ -199,7 +199,7 @@ impl<S: IssuanceStore> CertificateService<S> {
         }
         Ok(Self {
             verifier,
-            ca,
+            ca: Arc::new(ca),
             ca_chain,
             sct,
             store,
@@ -275,7 +275,7 @@ impl<S: IssuanceStore> CertificateService<S> {
 
     /// Precertificate → SCT → final certificate with that one SCT (ca.md §9).
     async fn sign(&self, profile: &LeafProfile) -> Result<Vec<Vec<u8>>, IssuanceError> {
-        let precertificate = self.ca.precertificate(profile)?;
+        let precertificate = self.signed(profile, None).await?;
         let mut pre_chain = Vec::with_capacity(1 + self.ca_chain.len());
         pre_chain.push(precertificate);
         pre_chain.extend(self.ca_chain.iter().cloned());
@@ -286,10 +286,38 @@ impl<S: IssuanceStore> CertificateService<S> {
             .map_err(|e| IssuanceError::CtLog(e.0))?;
         let list = signed_certificate_timestamp_list(std::slice::from_ref(&sct))
             .map_err(|e| IssuanceError::CtLog(e.to_string()))?;
-        let certificate = self.ca.certificate(profile, &list)?;
+        let certificate = self.signed(profile, Some(list)).await?;
         let mut chain = pre_chain;
         chain[0] = certificate;
         Ok(chain)
+    }
+
+    /// The precertificate (no SCT list) or the final certificate of
+    /// `profile`, signed here, or on a blocking thread when the key is
+    /// behind I/O (an HSM), so that the async threads keep serving.
+    async fn signed(
+        &self,
+        profile: &LeafProfile,
+        sct_list: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, IssuanceError> {
+        fn sign(
+            ca: &CertificateAuthority,
+            profile: &LeafProfile,
+            sct_list: Option<&[u8]>,
+        ) -> Result<Vec<u8>, CertificateError> {
+            match sct_list {
+                None => ca.precertificate(profile),
+                Some(list) => ca.certificate(profile, list),
+            }
+        }
+        if !self.ca.signing_blocks() {
+            return Ok(sign(&self.ca, profile, sct_list.as_deref())?);
+        }
+        let (ca, owned) = (Arc::clone(&self.ca), profile.clone());
+        let signed = tokio::task::spawn_blocking(move || sign(&ca, &owned, sct_list.as_deref()))
+            .await
+            .map_err(|e| IssuanceError::Ca(format!("signing task: {e}")))?;
+        Ok(signed?)
     }
 }
 

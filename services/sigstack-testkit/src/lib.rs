@@ -6,6 +6,10 @@
 //! - [`unique_name`]: collision-free names for per-test databases and trees.
 //! - [`fresh_postgres_url`], [`sqlite_store`], [`postgres_store`]: a new,
 //!   empty database per test on each backend.
+//! - [`softhsm::in_fresh_token`]: a SoftHSM2 token of its own for each
+//!   PKCS#11 test; fails, naming the package, when SoftHSM2 is missing.
+
+pub mod softhsm;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

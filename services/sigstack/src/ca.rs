@@ -52,17 +52,9 @@ pub enum CtPlacement {
 }
 
 pub async fn serve_ca(args: ServeCaArgs) -> anyhow::Result<()> {
-    let chain = keys::read_certificates(&args.ca_chain)?;
-    let signer = keys::load_ca_signer(&args.ca_key)?;
-    let first = chain
-        .first()
-        .with_context(|| format!("{} holds no certificate", args.ca_chain.display()))?;
-    let ca = CertificateAuthority::new(first, signer).with_context(|| {
-        format!(
-            "the CA key and the first certificate of {}",
-            args.ca_chain.display()
-        )
-    })?;
+    let (signer, chain) = keys::load_ca(&args.ca_key, args.ca_chain.as_deref())?;
+    let ca = CertificateAuthority::new(&chain[0], signer)
+        .context("the CA key and the first certificate of its chain")?;
     let issuers = Arc::new(read_issuer_config(&args.issuer_config)?);
     let materials = CaMaterials { ca, chain, issuers };
     let ct = match &args.ct_log_url {

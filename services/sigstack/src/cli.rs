@@ -25,6 +25,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Parsed once at start and moved into its command: the size is of no matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one service against its database.
@@ -41,6 +43,7 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ServeCommand {
     /// The Rekor v1-compatible transparency log.
@@ -59,9 +62,14 @@ pub struct ServeCaArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:5555")]
     pub listen: std::net::SocketAddr,
-    /// PEM chain of the signing CA: its certificate first, the root last.
-    #[arg(long)]
-    pub ca_chain: PathBuf,
+    /// PEM chain of the signing CA: its certificate first, the root last
+    /// (not with --ephemeral-ca, which makes its own).
+    #[arg(
+        long,
+        required_unless_present = "ephemeral_ca",
+        conflicts_with = "ephemeral_ca"
+    )]
+    pub ca_chain: Option<PathBuf>,
     #[command(flatten)]
     pub ca_key: CaKeyArgs,
     /// Fulcio-format issuer file (JSON or YAML: OIDCIssuers, MetaIssuers).
@@ -86,15 +94,79 @@ pub struct ServeCaArgs {
     pub ct_timeout_secs: u64,
 }
 
-/// The CA's signing key.
+/// The CA's signing key: an encrypted key file, a PKCS#11 token, or (for
+/// development only, asked for by name) an ephemeral in-memory hierarchy.
 #[derive(Debug, Clone, Args)]
 pub struct CaKeyArgs {
     /// Encrypted PKCS#8 PEM of the signing CA's key (ECDSA P-384 or P-256).
-    #[arg(long)]
-    pub ca_key_file: PathBuf,
+    #[arg(long, requires = "ca_password_file", conflicts_with_all = ["ca_pkcs11_module", "ephemeral_ca"])]
+    pub ca_key_file: Option<PathBuf>,
     /// File holding its password (one line).
     #[arg(long)]
-    pub ca_password_file: PathBuf,
+    pub ca_password_file: Option<PathBuf>,
+    /// PKCS#11 module of the token holding the CA key (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long, requires = "ca_pkcs11_pin_file", conflicts_with = "ephemeral_ca")]
+    pub ca_pkcs11_module: Option<PathBuf>,
+    /// Label of that token (or give --ca-pkcs11-slot).
+    #[arg(long)]
+    pub ca_pkcs11_token_label: Option<String>,
+    #[arg(long)]
+    pub ca_pkcs11_slot: Option<u64>,
+    /// File holding the token's user PIN (one line).
+    #[arg(long)]
+    pub ca_pkcs11_pin_file: Option<PathBuf>,
+    /// CKA_LABEL of the key (and/or --ca-pkcs11-key-id, hex CKA_ID).
+    #[arg(long)]
+    pub ca_pkcs11_key_label: Option<String>,
+    #[arg(long)]
+    pub ca_pkcs11_key_id: Option<String>,
+    /// Sessions kept open for concurrent signing.
+    #[arg(long)]
+    pub ca_pkcs11_sessions: Option<std::num::NonZeroUsize>,
+    /// Development only: a CA hierarchy made in memory at start and lost at
+    /// exit (no --ca-chain). Certificates it issues verify nowhere else.
+    #[arg(long)]
+    pub ephemeral_ca: bool,
+}
+
+impl CaKeyArgs {
+    /// The signer backend these flags name, and whether the ephemeral one
+    /// was asked for.
+    ///
+    /// # Errors
+    /// When no backend is named.
+    pub fn config(&self) -> anyhow::Result<(sigstack_signer::CaKeyConfig, bool)> {
+        use sigstack_signer::{CaKeyConfig, Pkcs11Config};
+        if self.ephemeral_ca {
+            return Ok((CaKeyConfig::Ephemeral {}, true));
+        }
+        if let (Some(key_file), Some(password_file)) = (&self.ca_key_file, &self.ca_password_file) {
+            return Ok((
+                CaKeyConfig::File {
+                    key_file: key_file.clone(),
+                    password_file: password_file.clone(),
+                },
+                false,
+            ));
+        }
+        if let (Some(module), Some(pin_file)) = (&self.ca_pkcs11_module, &self.ca_pkcs11_pin_file) {
+            return Ok((
+                CaKeyConfig::Pkcs11(Pkcs11Config {
+                    module: module.clone(),
+                    token_label: self.ca_pkcs11_token_label.clone(),
+                    slot: self.ca_pkcs11_slot,
+                    pin_file: pin_file.clone(),
+                    key_label: self.ca_pkcs11_key_label.clone(),
+                    key_id: self.ca_pkcs11_key_id.clone(),
+                    sessions: self.ca_pkcs11_sessions,
+                }),
+                false,
+            ));
+        }
+        anyhow::bail!(
+            "name the CA key: --ca-key-file and --ca-password-file, or --ca-pkcs11-module and --ca-pkcs11-pin-file (or --ephemeral-ca for development)"
+        )
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -148,6 +220,9 @@ pub struct LogRotateArgs {
 pub enum KeysCommand {
     /// Generate an ECDSA P-256 key (the v1 log key) into a new encrypted PEM file.
     Generate(KeyGenerateArgs),
+    /// Create the CA hierarchy (P-384 root and intermediate) and the CT log
+    /// and transparency log keys in a directory.
+    Init(KeyInitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +275,41 @@ pub struct KeyGenerateArgs {
     /// File holding the password to encrypt it with.
     #[arg(long)]
     pub password_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeyInitArgs {
+    /// Directory to write into (created if missing); no file in it is overwritten.
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// File holding the password every private key file is encrypted with.
+    #[arg(long)]
+    pub password_file: PathBuf,
+    /// Names the CA: `O=<name>`, `CN=<name> root` and `CN=<name> intermediate`.
+    #[arg(long, default_value = "sigstack")]
+    pub common_name: String,
+    /// Validity of the root and the intermediate, from now.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
+    pub years: i64,
+    #[command(flatten)]
+    pub pkcs11: Pkcs11InitArgs,
+}
+
+/// Make the intermediate's key in a PKCS#11 token instead of a file.
+#[derive(Debug, Clone, Args)]
+pub struct Pkcs11InitArgs {
+    /// The PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, requires_all = ["pkcs11_token", "pkcs11_pin_file", "pkcs11_key_label"])]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Label of the token to create the key in.
+    #[arg(long, requires = "pkcs11_module")]
+    pub pkcs11_token: Option<String>,
+    /// File holding the token's user PIN (one line).
+    #[arg(long, requires = "pkcs11_module")]
+    pub pkcs11_pin_file: Option<PathBuf>,
+    /// Label of the new key pair (must not be in use in the token).
+    #[arg(long, requires = "pkcs11_module")]
+    pub pkcs11_key_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

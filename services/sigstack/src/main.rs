@@ -23,6 +23,7 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Serve(cli::ServeCommand::Ca(args)) => ca::serve_ca(args).await,
             cli::Command::Serve(cli::ServeCommand::Ct(args)) => ca::serve_ct(args).await,
             cli::Command::Keys(cli::KeysCommand::Generate(args)) => keys::generate(&args),
+            cli::Command::Keys(cli::KeysCommand::Init(args)) => keys::init(&args),
             cli::Command::Log(cli::LogCommand::Rotate(args)) => serve::rotate(args).await,
             cli::Command::Bench(cli::BenchCommand::Engine(args)) => bench::engine(args).await,
             cli::Command::Bench(cli::BenchCommand::Log(args)) => bench::log(args).await,

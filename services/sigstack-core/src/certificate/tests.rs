@@ -62,6 +62,30 @@ fn extension<'a>(cert: &'a Certificate, oid: &str) -> Option<&'a Extension> {
         .and_then(|exts| exts.iter().find(|e| e.extn_id.to_string() == oid))
 }
 
+/// EKU holds codeSigning (1.3.6.1.5.5.7.3.3) and nothing else.
+fn assert_code_signing_only(cert: &Certificate) {
+    let eku = extension(cert, "2.5.29.37").expect("EKU");
+    assert_eq!(
+        eku.extn_value.as_bytes(),
+        &[
+            0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03
+        ],
+        "codeSigning only"
+    );
+}
+
+fn assert_authority_key_id_is_subject_key_id_of(cert: &Certificate, issuer: &Certificate) {
+    let aki = extension(cert, "2.5.29.35").expect("AKI");
+    let ski = extension(issuer, "2.5.29.14").expect("issuer SKI");
+    // AKI: SEQUENCE { [0] keyIdentifier }; SKI: OCTET STRING keyIdentifier.
+    assert!(
+        aki.extn_value
+            .as_bytes()
+            .ends_with(&ski.extn_value.as_bytes()[2..]),
+        "AKI = issuer's SKI"
+    );
+}
+
 #[test]
 fn leaf_has_the_section_8_profile() {
     let ca = ca();
@@ -101,21 +125,8 @@ fn leaf_has_the_section_8_profile() {
         &[0x03, 0x02, 0x07, 0x80],
         "digitalSignature only"
     );
-    let eku = extension(&cert, "2.5.29.37").expect("EKU");
-    assert!(
-        eku.extn_value
-            .as_bytes()
-            .ends_with(&[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03]),
-        "codeSigning"
-    );
-    let aki = extension(&cert, "2.5.29.35").expect("AKI");
-    let ca_ski = extension(&issuer, "2.5.29.14").expect("CA SKI");
-    assert!(
-        aki.extn_value
-            .as_bytes()
-            .ends_with(&ca_ski.extn_value.as_bytes()[2..]),
-        "AKI = issuer's SKI"
-    );
+    assert_code_signing_only(&cert);
+    assert_authority_key_id_is_subject_key_id_of(&cert, &issuer);
     assert!(extension(&cert, "2.5.29.14").is_some(), "SKI");
 
     let raw = extension(&cert, "1.3.6.1.4.1.57264.1.1").expect(".1");
@@ -265,4 +276,79 @@ fn a_signer_for_another_key_is_refused() {
     assert_eq!(signer.algorithm(), CaKeyAlgorithm::EcdsaP384Sha384);
     CertificateAuthority::new(&h.intermediate.certificate_der, Box::new(signer))
         .expect("matching signer");
+}
+
+fn p384_key() -> (Vec<u8>, Vec<u8>) {
+    let alg = &signature::ECDSA_P384_SHA384_ASN1_SIGNING;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &SystemRandom::new()).expect("key");
+    let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref()).expect("load");
+    let spki = pair.public_key().as_der().expect("spki").as_ref().to_vec();
+    (pkcs8.as_ref().to_vec(), spki)
+}
+
+#[test]
+fn an_intermediate_for_a_key_held_elsewhere_chains_to_the_root() {
+    let root = new_root("sigstack test", NOW, 10).expect("root");
+    let (pkcs8, spki) = p384_key();
+    let der = intermediate_for_key(&root, &spki, "sigstack test", NOW, 5).expect("intermediate");
+    let cert = Certificate::from_der(&der).expect("parses");
+    let root_cert = Certificate::from_der(&root.certificate_der).expect("root parses");
+    let tbs = cert.tbs_certificate();
+    assert_eq!(tbs.issuer(), root_cert.tbs_certificate().subject());
+    assert_eq!(
+        tbs.subject_public_key_info().to_der().expect("spki"),
+        spki,
+        "certifies exactly the given key"
+    );
+    assert!(
+        tbs.subject()
+            .to_string()
+            .contains("CN=sigstack test intermediate")
+    );
+    let bc = extension(&cert, "2.5.29.19").expect("basic constraints");
+    assert!(bc.critical);
+    // SEQUENCE { BOOLEAN TRUE, INTEGER 0 }: CA with pathlen 0.
+    assert_eq!(
+        bc.extn_value.as_bytes(),
+        &[0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]
+    );
+    assert_code_signing_only(&cert);
+    assert_authority_key_id_is_subject_key_id_of(&cert, &root_cert);
+    let validity = tbs.validity();
+    let nb = validity.not_before.to_unix_duration().as_secs();
+    let na = validity.not_after.to_unix_duration().as_secs();
+    assert_eq!((nb, na - nb), (NOW as u64, 5 * 365 * 86_400));
+
+    let root_key = root_cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    signature::UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_ASN1, root_key)
+        .verify(&tbs.to_der().expect("tbs"), cert.signature().raw_bytes())
+        .expect("signed by the root");
+
+    // The holder of the key can issue under it.
+    let ca = CertificateAuthority::from_der(&der, &pkcs8).expect("ca over the key");
+    ca.precertificate(&profile(SubjectAltName::Email("a@b.c".into())))
+        .expect("issues");
+    let (_, other_spki) = p384_key();
+    let other = intermediate_for_key(&root, &other_spki, "sigstack test", NOW, 5).expect("other");
+    assert!(CertificateAuthority::from_der(&other, &pkcs8).is_err());
+}
+
+#[test]
+fn an_intermediate_refuses_a_malformed_key() {
+    let root = new_root("sigstack test", NOW, 10).expect("root");
+    assert!(matches!(
+        intermediate_for_key(&root, &[0x30, 0x03, 0x02, 0x01, 0x00], "x", NOW, 1),
+        Err(CertificateError::PublicKey(_))
+    ));
+    let mut not_a_root = root.clone();
+    not_a_root.key_pkcs8_der = vec![1, 2, 3];
+    let (_, spki) = p384_key();
+    assert!(matches!(
+        intermediate_for_key(&not_a_root, &spki, "x", NOW, 1),
+        Err(CertificateError::Build(_))
+    ));
 }

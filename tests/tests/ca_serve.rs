@@ -1,0 +1,268 @@
+//! `sigstack serve ca` as an operator runs it: keys from `sigstack keys
+//! init`, a Fulcio-format issuer file naming an OIDC issuer served here, the
+//! CT log in the same process. A certificate obtained over HTTP chains to
+//! the files `keys init` wrote, and its precertificate is in the CT log
+//! served on the same port. Bad starts give one line and a non-zero exit.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use sigstack_ca::dev_issuer::{DevIssuer, TokenRequest};
+use sigstack_e2e::ca::RequesterKey;
+use sigstack_e2e::sigstack_bin;
+
+const PASSWORD: &str = "a long operator password";
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+fn run(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new(sigstack_bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run sigstack")
+}
+
+async fn wait_ready(client: &reqwest::Client, url: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("sigstack serve ca exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "CA did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn pem_blocks(text: &str) -> Vec<Vec<u8>> {
+    text.split_inclusive("-----END CERTIFICATE-----")
+        .filter(|b| b.contains("BEGIN CERTIFICATE"))
+        .map(|b| {
+            let body: String = b
+                .lines()
+                .filter(|l| !l.starts_with("-----") && !l.trim().is_empty())
+                .collect();
+            STANDARD.decode(body.trim()).expect("PEM body")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_ca_issues_with_keys_from_keys_init() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let password = dir.path().join("password");
+    std::fs::write(&password, format!("{PASSWORD}\n")).expect("password");
+    let init = run(
+        &[
+            "keys",
+            "init",
+            "--out-dir",
+            "keys",
+            "--password-file",
+            "password",
+            "--common-name",
+            "Example Corp",
+        ],
+        dir.path(),
+    );
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+
+    // The organisation's issuer, served here.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let issuer_url = format!("http://{}/oidc", listener.local_addr().expect("address"));
+    let issuer = Arc::new(
+        DevIssuer::from_pkcs8(&issuer_url, &DevIssuer::generate_pkcs8().expect("key"))
+            .expect("issuer"),
+    );
+    let app = axum::Router::new().nest("/oidc", issuer.clone().router());
+    let issuer_task = tokio::spawn(async move { axum::serve(listener, app).await });
+    std::fs::write(
+        dir.path().join("issuers.yaml"),
+        format!(
+            "oidc-issuers:\n  {issuer_url}:\n    issuer-url: {issuer_url}\n    client-id: sigstore\n    type: email\n"
+        ),
+    )
+    .expect("issuer file");
+
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(sigstack_bin())
+        .args([
+            "serve",
+            "ca",
+            "--backend",
+            "sqlite",
+            "--database-url",
+            "ca.db",
+            "--listen",
+            &listen,
+            "--ca-chain",
+            "keys/ca-chain.pem",
+            "--ca-key-file",
+            "keys/ca-intermediate.key.pem",
+            "--ca-password-file",
+            "password",
+            "--issuer-config",
+            "issuers.yaml",
+            "--ct-key-file",
+            "keys/ctlog.key.pem",
+            "--ct-password-file",
+            "password",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sigstack serve ca");
+    let client = reqwest::Client::new();
+    let base = format!("http://{listen}");
+    wait_ready(&client, &format!("{base}/api/v2/trustBundle"), &mut child).await;
+    let _running = Running(child);
+
+    let key = RequesterKey::new();
+    let email = "dev@example.com";
+    let token = issuer
+        .token(&TokenRequest::new("dev-1").email(email))
+        .expect("token");
+    let response = client
+        .post(format!("{base}/api/v2/signingCert"))
+        .json(&json!({"credentials": {"oidcIdentityToken": token},
+            "publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
+                "proofOfPossession": STANDARD.encode(key.sign(email.as_bytes()))}}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    let chain: Vec<Vec<u8>> = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .expect("chain")
+        .iter()
+        .flat_map(|c| pem_blocks(c.as_str().expect("PEM")))
+        .collect();
+    let files = pem_blocks(
+        &std::fs::read_to_string(dir.path().join("keys/ca-chain.pem")).expect("chain file"),
+    );
+    assert_eq!(&chain[1..], &files[..], "the chain keys init wrote");
+
+    // OpenSSL verifies the leaf to the root file.
+    std::fs::write(
+        dir.path().join("leaf.pem"),
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            STANDARD.encode(&chain[0])
+        ),
+    )
+    .expect("leaf");
+    let verify = Command::new("openssl")
+        .args([
+            "verify",
+            "-purpose",
+            "any",
+            "-CAfile",
+            "keys/ca-root.pem",
+            "-untrusted",
+            "keys/ca-intermediate.pem",
+            "leaf.pem",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    // The CT log answers on the same port, with the precertificate logged.
+    let sth: Value = client
+        .get(format!("{base}/ct/v1/get-sth"))
+        .send()
+        .await
+        .expect("get-sth")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(sth["tree_size"], 2, "genesis and one precertificate");
+    issuer_task.abort();
+}
+
+#[test]
+fn bad_starts_name_the_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("password"), "pw\n").expect("password");
+    std::fs::write(dir.path().join("issuers.json"), "{\"OIDCIssuers\": {}}").expect("issuers");
+    std::fs::write(dir.path().join("key.pem"), "not a key").expect("key");
+    let base = [
+        "serve",
+        "ca",
+        "--backend",
+        "sqlite",
+        "--database-url",
+        "ca.db",
+        "--issuer-config",
+        "issuers.json",
+    ];
+    // No key named at all.
+    let out = run(
+        &[&base[..], &["--ca-chain", "chain.pem"]].concat(),
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("name the CA key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A key file that is not one.
+    let out = run(
+        &[
+            &base[..],
+            &[
+                "--ca-chain",
+                "chain.pem",
+                "--ca-key-file",
+                "key.pem",
+                "--ca-password-file",
+                "password",
+            ],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("key.pem"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
