@@ -12,7 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
-use sigstack_core::entry::pki::{MAX_CHAIN_LEN, VerificationMaterial};
+use sigstack_core::entry::pki::{MAX_CHAIN_LEN, SignatureCache, VerificationMaterial};
 use x509_cert::der::asn1::AnyRef;
 use x509_cert::der::{Decode as _, Encode as _, Length, Tag, TagNumber, Tagged as _};
 use x509_cert::spki::ObjectIdentifier;
@@ -49,6 +49,9 @@ pub enum ChainError {
 #[derive(Debug, Clone)]
 pub struct Roots {
     roots: Vec<(Vec<u8>, x509_cert::Certificate)>,
+    /// CA-certificate signatures verified before: the CA's intermediate
+    /// under its root is checked once, not once per precertificate.
+    signatures: std::sync::Arc<SignatureCache>,
 }
 
 impl Roots {
@@ -60,7 +63,10 @@ impl Roots {
             .enumerate()
             .map(|(index, der)| parse(index, der).map(|cert| (der.clone(), cert)))
             .collect::<Result<_, _>>()?;
-        Ok(Self { roots })
+        Ok(Self {
+            roots,
+            signatures: std::sync::Arc::default(),
+        })
     }
 
     /// Each root's DER, in configured order (`get-roots`).
@@ -116,7 +122,7 @@ pub fn validate(
     if full.len() > MAX_CHAIN_LEN {
         return Err(ChainError::TooLong(full.len()));
     }
-    verify_links(&full)?;
+    verify_links(&full, &roots.signatures)?;
 
     let leaf = &parsed[0];
     let poisoned = has_critical_poison(leaf);
@@ -144,7 +150,7 @@ pub fn validate(
 
 /// Every signature and constraint along `full` (which ends in a root),
 /// through `sigstack_core`'s chain check.
-fn verify_links(full: &[Vec<u8>]) -> Result<(), ChainError> {
+fn verify_links(full: &[Vec<u8>], signatures: &SignatureCache) -> Result<(), ChainError> {
     let pem: String = full
         .iter()
         .map(|der| pem_certificate(der))
@@ -153,7 +159,7 @@ fn verify_links(full: &[Vec<u8>]) -> Result<(), ChainError> {
     let material = VerificationMaterial::parse_pem(pem.as_bytes())
         .map_err(|e| ChainError::Verification(e.to_string()))?;
     material
-        .verify_chain()
+        .verify_chain_cached(signatures)
         .map_err(|e| ChainError::Verification(e.to_string()))
 }
 

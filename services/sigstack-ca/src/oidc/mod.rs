@@ -233,11 +233,16 @@ impl TokenVerifier {
                 self.refresh(&issuer, &mut state, false).await?;
             }
         }
-        let mut tried = candidates(&state.keys, algorithm, kid).peekable();
-        if tried.peek().is_none() {
+        // The lock guards fetching; the signature check runs without it.
+        let keys: Vec<Jwk> = candidates(&state.keys, algorithm, kid).cloned().collect();
+        drop(state);
+        if keys.is_empty() {
             return Err(IdentityError::UnknownKey);
         }
-        if !tried.any(|key| key.verifies(algorithm, message, &signature)) {
+        if !keys
+            .iter()
+            .any(|key| key.verifies(algorithm, message, &signature))
+        {
             return Err(IdentityError::BadSignature);
         }
         Ok(VerifiedToken { issuer, claims })

@@ -29,12 +29,66 @@ use x509_cert::der::oid::db::{rfc5912, rfc8410};
 use super::verify::digest_algorithm;
 use super::{Certificate, HashAlgorithm, KeyType, PkiError};
 
+/// CA-certificate signatures already verified, so that a chain seen again
+/// (the same intermediate under the same root, for every leaf a CA issues)
+/// costs one signature check instead of two. Only the signature check is
+/// remembered, keyed by SHA-256 of the issuer's key and the certificate's
+/// signed bytes and signature: the same inputs verify the same way, so the
+/// cache never changes an answer. Every other check runs each time. Leaf
+/// signatures are never cached (each leaf is new).
+#[derive(Debug, Default)]
+pub struct SignatureCache {
+    verified: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
+}
+
+/// Entries before the cache starts over; a log sees a handful of CAs.
+const SIGNATURE_CACHE_ENTRIES: usize = 1024;
+
+impl SignatureCache {
+    fn key(child: &Certificate, issuer: &Certificate) -> [u8; 32] {
+        use sha2::{Digest as _, Sha256};
+        let mut hash = Sha256::new();
+        for part in [
+            issuer.public_key().verification_input(),
+            child.tbs_der(),
+            child.signature().raw_bytes(),
+        ] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        hash.finalize().into()
+    }
+
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(key)
+    }
+
+    fn insert(&self, key: [u8; 32]) {
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if verified.len() >= SIGNATURE_CACHE_ENTRIES {
+            verified.clear();
+        }
+        verified.insert(key);
+    }
+}
+
 /// Verifies `chain` (leaf first) as described in the module docs. A chain of
-/// one certificate has nothing to verify.
+/// one certificate has nothing to verify. With `cache`, the signatures of
+/// CA certificates (not the leaf's) are looked up there first and added
+/// once verified.
 ///
 /// # Errors
 /// [`PkiError::Chain`] naming the first failed check.
-pub(crate) fn verify_chain(chain: &[&Certificate]) -> Result<(), PkiError> {
+pub(crate) fn verify_chain(
+    chain: &[&Certificate],
+    cache: Option<&SignatureCache>,
+) -> Result<(), PkiError> {
     let Some(leaf) = chain.first() else {
         return Err(PkiError::Chain("no certificate chain provided".into()));
     };
@@ -78,8 +132,19 @@ pub(crate) fn verify_chain(chain: &[&Certificate]) -> Result<(), PkiError> {
                 i + 1
             )));
         }
+        let cached = cache
+            .filter(|_| i > 0)
+            .map(|c| (c, SignatureCache::key(child, issuer)));
+        if let Some((cache, key)) = &cached
+            && cache.contains(key)
+        {
+            continue;
+        }
         verify_issued_by(child, issuer)
             .map_err(|why| PkiError::Chain(format!("certificate {i} signature: {why}")))?;
+        if let Some((cache, key)) = cached {
+            cache.insert(key);
+        }
     }
     Ok(())
 }

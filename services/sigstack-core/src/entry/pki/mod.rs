@@ -15,6 +15,7 @@ mod pem;
 mod verify;
 
 pub use certificate::Certificate;
+pub use chain::SignatureCache;
 pub use key::{KeyType, PublicKey};
 pub use verify::{HashAlgorithm, is_permitted, verify_message, verify_prehashed};
 
@@ -151,9 +152,22 @@ impl VerificationMaterial {
     /// # Errors
     /// [`PkiError::Chain`].
     pub fn verify_chain(&self) -> Result<(), PkiError> {
+        self.verify_chain_with(None)
+    }
+
+    /// [`VerificationMaterial::verify_chain`], remembering CA signatures in
+    /// `cache` ([`SignatureCache`]).
+    ///
+    /// # Errors
+    /// [`PkiError::Chain`].
+    pub fn verify_chain_cached(&self, cache: &SignatureCache) -> Result<(), PkiError> {
+        self.verify_chain_with(Some(cache))
+    }
+
+    fn verify_chain_with(&self, cache: Option<&SignatureCache>) -> Result<(), PkiError> {
         match &self.inner {
             Material::Certificates { issuers, .. } if !issuers.is_empty() => {
-                chain::verify_chain(&self.certificates())
+                chain::verify_chain(&self.certificates(), cache)
             }
             _ => Ok(()),
         }

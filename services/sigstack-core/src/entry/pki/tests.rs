@@ -269,6 +269,34 @@ fn chain_verification() {
         Err(PkiError::Chain(m)) if m.contains("not valid")
     ));
 
+    // With a signature cache the answers are the same: a tampered signature
+    // fails although the genuine certificate's is cached, and leaf
+    // signatures are always checked.
+    let cache = SignatureCache::default();
+    assert_eq!(good.verify_chain_cached(&cache), Ok(()));
+    assert_eq!(good.verify_chain_cached(&cache), Ok(()));
+    let flip_last = |der: &[u8]| {
+        let mut der = der.to_vec();
+        if let Some(last) = der.last_mut() {
+            *last ^= 0x01;
+        }
+        der
+    };
+    let tampered_inter = flip_last(&inter);
+    assert!(matches!(
+        parse(&pem_of(&[&leaf, &tampered_inter, &root])).expect("parses").verify_chain_cached(&cache),
+        Err(PkiError::Chain(m)) if m.contains("certificate 1 signature")
+    ));
+    let tampered_leaf = flip_last(&leaf);
+    assert!(matches!(
+        parse(&pem_of(&[&tampered_leaf, &inter, &root])).expect("parses").verify_chain_cached(&cache),
+        Err(PkiError::Chain(m)) if m.contains("certificate 0 signature")
+    ));
+    assert!(matches!(
+        parse(&swapped).expect("parses").verify_chain_cached(&cache),
+        Err(PkiError::Chain(m)) if m.contains("signature")
+    ));
+
     let eleven: Vec<&[u8]> = std::iter::repeat_n(root.as_slice(), 11).collect();
     assert_eq!(
         parse(&pem_of(&eleven)).map(|_| ()),
