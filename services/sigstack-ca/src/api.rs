@@ -96,12 +96,7 @@ impl ApiError {
 
 impl From<IssuanceError> for ApiError {
     fn from(e: IssuanceError) -> Self {
-        // The cause goes to the log, the fixed message to the client.
-        if e.status() >= 500 {
-            tracing::error!(error = %e, "issuance failed");
-        } else {
-            tracing::info!(error = %e, "issuance refused");
-        }
+        e.log();
         Self {
             status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code: e.grpc_code(),
@@ -303,15 +298,17 @@ async fn root_cert<S: IssuanceStore + 'static>(
     ))
 }
 
-async fn issue<S: IssuanceStore>(
+/// Issues for `token` and `key`, refusing a missing token before any work.
+/// Shared with the gRPC edge.
+pub(crate) async fn issue<S: IssuanceStore>(
     service: &CertificateService<S>,
     token: String,
     key: KeyProof,
-) -> Result<IssuedChain, ApiError> {
+) -> Result<IssuedChain, IssuanceError> {
     if token.is_empty() {
-        return Err(IssuanceError::from(IdentityError::MalformedToken("no token")).into());
+        return Err(IdentityError::MalformedToken("no token").into());
     }
-    Ok(service.issue(&CertificateRequest { token, key }).await?)
+    service.issue(&CertificateRequest { token, key }).await
 }
 
 /// The `issuers` of GetConfiguration (ca.md §2.5): one object per issuer,
@@ -383,13 +380,14 @@ fn decode_bytes(text: &str) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Each certificate as a PEM block without its trailing newline (ca.md §2.5).
-fn pem_chain(chain: &[Vec<u8>]) -> Result<Vec<String>, ApiError> {
+/// Shared with the gRPC edge, which answers the same strings.
+pub(crate) fn pem_chain(chain: &[Vec<u8>]) -> Result<Vec<String>, IssuanceError> {
     chain
         .iter()
         .map(|der| {
             der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der)
                 .map(|pem| pem.trim_end().to_owned())
-                .map_err(|e| IssuanceError::Ca(format!("PEM-encoding a certificate: {e}")).into())
+                .map_err(|e| IssuanceError::Ca(format!("PEM-encoding a certificate: {e}")))
         })
         .collect()
 }

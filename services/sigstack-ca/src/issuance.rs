@@ -135,6 +135,17 @@ impl IssuanceError {
         }
     }
 
+    /// Logs this error once, in the request's span, at the edge that answers
+    /// it: the cause for the operator (the client reads only [`Self::message`]).
+    /// A refusal is not an error-level event.
+    pub fn log(&self) {
+        if self.status() >= 500 {
+            tracing::error!(error = %self, reason = self.reason(), "issuance failed");
+        } else {
+            tracing::info!(error = %self, reason = self.reason(), "issuance refused");
+        }
+    }
+
     /// A short label for logs and metrics.
     #[must_use]
     pub fn reason(&self) -> &'static str {
