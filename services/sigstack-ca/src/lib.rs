@@ -6,6 +6,7 @@
 //!   proof-of-possession challenge and the Sigstore extensions (ca.md §7.2, §7.3, §8.3).
 //!
 //! - [`proof_of_possession`]: the requester's key, proven by a signed challenge or a CSR (ca.md §5).
+//! - [`grpc`]: the native gRPC edge, `dev.sigstore.fulcio.v2.CA` and health, on the REST port (ca.md §2.1).
 //!
 //! What this crate does not do yet: issuance, signers, the SCT port, the APIs.
 //! Every error a client can cause is an [`IdentityError`], answered as HTTP 400 (ca.md §14).
@@ -13,6 +14,7 @@
 pub mod api;
 pub mod dev_issuer;
 pub mod error;
+pub mod grpc;
 pub mod issuance;
 pub mod issuer_config;
 pub mod oidc;
