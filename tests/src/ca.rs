@@ -5,6 +5,8 @@
 //! Fulcio-format config names each with its type, so one stack covers every
 //! type. `/oidc/unconfigured` is served but configured nowhere.
 
+pub mod check;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -296,8 +298,32 @@ impl RequesterKey {
     }
 }
 
-fn unix_now() -> i64 {
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Runs each named `async fn(store, setup)` once over a fresh SQLite store
+/// and once over a fresh PostgreSQL database, each with a fresh in-memory CA
+/// (style.md practice 7: no silent skips).
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture = sigstack_testkit::sqlite_store().await;
+                super::$name(fixture.store.clone(), $crate::ca::CaSetup::in_memory()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture = sigstack_testkit::postgres_store().await;
+                super::$name(fixture.store.clone(), $crate::ca::CaSetup::in_memory()).await;
+            })*
+        }
+    };
 }
