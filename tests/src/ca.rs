@@ -3,7 +3,8 @@
 //!
 //! Each issuer type gets its own dev issuer at `/oidc/<type>`; the CA's
 //! Fulcio-format config names each with its type, so one stack covers every
-//! type. `/oidc/unconfigured` is served but configured nowhere.
+//! type. `/oidc/unconfigured` is served but configured nowhere. The CA's
+//! gRPC services share the port (h2c), as `sigstack` serves them.
 
 pub mod check;
 
@@ -15,6 +16,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sigstack_ca::dev_issuer::{DevIssuer, TokenRequest};
+use sigstack_ca::grpc::proto::ca_client::CaClient;
 use sigstack_ca::oidc::VerifierOptions;
 use sigstack_ca::sct_source::InProcessCtLog;
 use sigstack_ca::{CertificateService, IssuerConfig, TokenVerifier};
@@ -157,7 +159,9 @@ impl<S: EngineStore + IssuanceStore + Clone + 'static> CaStack<S> {
             )
             .expect("service"),
         );
+        // REST and gRPC on one listener (h2c), as the binary is to mount them.
         let mut app = sigstack_ca::api::router(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT)
+            .merge(sigstack_ca::grpc::grpc_routes(service.clone()).await)
             .merge(sigstack_ctlog::api::router(ct.clone()));
         for (kind, issuer) in &issuers {
             app = app.nest(&format!("/oidc/{kind}"), issuer.clone().router());
@@ -199,6 +203,38 @@ impl<S> CaStack<S> {
             request.extra_claims = map;
         }
         self.issuer(kind).token(&request).expect("token")
+    }
+
+    /// An HTTP/2 cleartext channel to `base`, the port REST answers on.
+    pub async fn grpc_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.base.clone())
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .connect()
+            .await
+            .expect("gRPC connect")
+    }
+
+    /// Our generated `dev.sigstore.fulcio.v2.CA` client on [`Self::grpc_channel`].
+    pub async fn grpc_client(&self) -> CaClient<tonic::transport::Channel> {
+        CaClient::new(self.grpc_channel().await)
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// GET `path`, asserting 200, as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON answer")
     }
 
     /// POST JSON to `path` with an optional bearer token.

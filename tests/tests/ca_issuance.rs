@@ -710,15 +710,7 @@ async fn certificates_verify_with_code_we_did_not_write<
 
     // The precertificate is in the CT log: find its leaf by hash and verify
     // the inclusion proof against the signed tree head.
-    let sth: Value = stack
-        .client
-        .get(format!("{}/ct/v1/get-sth", stack.base))
-        .send()
-        .await
-        .expect("get-sth")
-        .json()
-        .await
-        .expect("STH JSON");
+    let sth: Value = stack.get_json("/ct/v1/get-sth").await;
     let tree_size = sth["tree_size"].as_u64().expect("size");
     let root_hash: [u8; 32] = STANDARD
         .decode(sth["sha256_root_hash"].as_str().expect("root"))
@@ -726,18 +718,8 @@ async fn certificates_verify_with_code_we_did_not_write<
         .try_into()
         .expect("32 bytes");
     let entries: Value = stack
-        .client
-        .get(format!(
-            "{}/ct/v1/get-entries?start=0&end={}",
-            stack.base,
-            tree_size - 1
-        ))
-        .send()
-        .await
-        .expect("get-entries")
-        .json()
-        .await
-        .expect("entries JSON");
+        .get_json(&format!("/ct/v1/get-entries?start=0&end={}", tree_size - 1))
+        .await;
     // Our precertificate's entry carries the leaf's TBS minus the SCT list;
     // its issuer key hash is the intermediate's.
     let issuer_key_hash = Sha256::digest(
@@ -761,18 +743,11 @@ async fn certificates_verify_with_code_we_did_not_write<
         .expect("the precertificate entry is logged");
     let hash = leaf_hash(&leaf_input);
     let proof: Value = stack
-        .client
-        .get(format!(
-            "{}/ct/v1/get-proof-by-hash?hash={}&tree_size={tree_size}",
-            stack.base,
+        .get_json(&format!(
+            "/ct/v1/get-proof-by-hash?hash={}&tree_size={tree_size}",
             urlencode(&STANDARD.encode(hash.as_bytes()))
         ))
-        .send()
-        .await
-        .expect("get-proof-by-hash")
-        .json()
-        .await
-        .expect("proof JSON");
+        .await;
     let path: Vec<Hash> = proof["audit_path"]
         .as_array()
         .expect("audit path")
@@ -809,15 +784,7 @@ async fn trust_bundle_configuration_and_root_cert<
     setup: CaSetup,
 ) {
     let stack = CaStack::serve_with(store, setup).await;
-    let bundle: Value = stack
-        .client
-        .get(format!("{}/api/v2/trustBundle", stack.base))
-        .send()
-        .await
-        .expect("trustBundle")
-        .json()
-        .await
-        .expect("JSON");
+    let bundle: Value = stack.get_json("/api/v2/trustBundle").await;
     let chains = bundle["chains"].as_array().expect("chains");
     assert_eq!(chains.len(), 1);
     let certificates: Vec<Vec<u8>> = chains[0]["certificates"]
@@ -826,20 +793,9 @@ async fn trust_bundle_configuration_and_root_cert<
         .iter()
         .map(|c| pem_to_der(c.as_str().expect("PEM")))
         .collect();
-    assert_eq!(
-        certificates,
-        vec![stack.chain[0].clone(), stack.chain[1].clone()]
-    );
+    assert_eq!(certificates, stack.chain);
 
-    let configuration: Value = stack
-        .client
-        .get(format!("{}/api/v2/configuration", stack.base))
-        .send()
-        .await
-        .expect("configuration")
-        .json()
-        .await
-        .expect("JSON");
+    let configuration: Value = stack.get_json("/api/v2/configuration").await;
     let issuers = configuration["issuers"].as_array().expect("issuers");
     assert_eq!(issuers.len(), sigstack_e2e::ca::ISSUER_TYPES.len());
     let email = issuers
@@ -857,12 +813,7 @@ async fn trust_bundle_configuration_and_root_cert<
     assert_eq!(spiffe["challengeClaim"], "sub");
     assert_eq!(spiffe["spiffeTrustDomain"], "example.org");
 
-    let response = stack
-        .client
-        .get(format!("{}/api/v1/rootCert", stack.base))
-        .send()
-        .await
-        .expect("rootCert");
+    let response = stack.get("/api/v1/rootCert").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers().get("content-type").expect("type"),

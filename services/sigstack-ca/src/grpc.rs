@@ -61,8 +61,9 @@ pub const TOKEN_METADATA_KEY: &str = "oidcidentitytoken";
 
 /// The CA's gRPC services, `dev.sigstore.fulcio.v2.CA` and
 /// `grpc.health.v1.Health`, as an axum router to merge into the HTTP router
-/// (one port, h2c; see the module docs) or to serve alone. Requests larger
-/// than 4 MiB are refused with ResourceExhausted (ca.md §1).
+/// (one port, h2c; see the module docs) or to serve alone. A request message
+/// larger than 4 MiB is refused unread (ca.md §1), with tonic's code for it,
+/// OutOfRange; grpc-go, and so Fulcio, says ResourceExhausted.
 pub async fn grpc_routes<S: IssuanceStore + 'static>(
     service: Arc<CertificateService<S>>,
 ) -> axum::Router {

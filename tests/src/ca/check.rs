@@ -18,8 +18,14 @@ pub fn pem_to_der(pem: &str) -> Vec<u8> {
     STANDARD.decode(body).expect("PEM body")
 }
 
-/// The chain of a v2 answer, asserting its shape (ca.md §2.3, §15 item 2).
+/// The chain of a REST v2 answer, DER, asserting its shape (ca.md §2.3,
+/// §15 item 2): status 200, JSON, one oneof member, three PEM strings.
 pub async fn v2_chain(response: reqwest::Response) -> Vec<Vec<u8>> {
+    chain_of_pems(&v2_pems(response).await)
+}
+
+/// The PEM strings of a REST v2 answer, as sent.
+pub async fn v2_pems(response: reqwest::Response) -> Vec<String> {
     let status = response.status();
     let content_type = response
         .headers()
@@ -30,14 +36,23 @@ pub async fn v2_chain(response: reqwest::Response) -> Vec<Vec<u8>> {
     assert_eq!(content_type.as_deref(), Some("application/json"));
     let object = body.as_object().expect("object");
     assert_eq!(object.len(), 1, "exactly one oneof member: {body}");
-    let certificates = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+    body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
         .as_array()
-        .expect("certificates");
+        .expect("certificates")
+        .iter()
+        .map(|c| c.as_str().expect("PEM string").to_owned())
+        .collect()
+}
+
+/// The DER of an issued chain's PEM strings, REST's or gRPC's, asserting
+/// leaf, intermediate and root, each a PEM block without a trailing newline
+/// (ca.md §2.5).
+pub fn chain_of_pems<T: AsRef<str>>(certificates: &[T]) -> Vec<Vec<u8>> {
     assert_eq!(certificates.len(), 3, "leaf, intermediate, root");
     certificates
         .iter()
         .map(|c| {
-            let pem = c.as_str().expect("PEM string");
+            let pem = c.as_ref();
             assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
             assert!(
                 pem.ends_with("-----END CERTIFICATE-----"),
