@@ -161,7 +161,10 @@ impl<S: EngineStore + IssuanceStore + Clone + 'static> CaStack<S> {
         );
         // REST and gRPC on one listener (h2c), as the binary is to mount them.
         let mut app = sigstack_ca::api::router(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT)
-            .merge(sigstack_ca::grpc::grpc_routes(service.clone()).await)
+            .merge(
+                sigstack_ca::grpc::grpc_routes(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT)
+                    .await,
+            )
             .merge(sigstack_ctlog::api::router(ct.clone()));
         for (kind, issuer) in &issuers {
             app = app.nest(&format!("/oidc/{kind}"), issuer.clone().router());

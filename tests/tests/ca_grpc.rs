@@ -1,10 +1,13 @@
 //! The CA's native gRPC edge end to end, on both backends, over the port
 //! REST answers on (h2c): both request forms with both token transports of
 //! `spec/ca.md` §2.4, answers equal to REST's, the refusals of §14 as
-//! InvalidArgument with nothing issued, health, and a wire check of the
-//! field numbers of §2.2 that uses none of our generated types.
+//! InvalidArgument with nothing issued, health, the time limit, and a wire
+//! check of the field numbers of §2.2 that uses none of our generated types.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use sigstack_ca::grpc::proto::ca_client::CaClient;
 use sigstack_ca::grpc::proto::create_signing_certificate_request::Key;
 use sigstack_ca::grpc::proto::{
     CreateSigningCertificateRequest, Credentials, GetConfigurationRequest, GetTrustBundleRequest,
@@ -35,6 +38,7 @@ both_backends!(
     health_reports_serving,
     field_numbers_on_the_wire_are_upstreams,
     rest_and_grpc_share_one_port,
+    a_request_past_its_time_limit_is_unavailable,
 );
 
 fn email_token<S>(stack: &CaStack<S>) -> String {
@@ -569,6 +573,37 @@ async fn rest_and_grpc_share_one_port<S: EngineStore + IssuanceStore + Clone + '
     let response = stack.get("/api/v2/nothing-here").await;
     assert_eq!(response.status(), 404);
     assert!(response.headers().get("grpc-status").is_none());
+}
+
+async fn a_request_past_its_time_limit_is_unavailable<
+    S: EngineStore + IssuanceStore + Clone + 'static,
+>(
+    store: S,
+    setup: CaSetup,
+) {
+    let stack = CaStack::serve_with(store, setup).await;
+    // The same service behind a zero time limit, on a listener of its own:
+    // issuance waits at least on the issuer's discovery document, so no
+    // request can finish in time.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let routes = sigstack_ca::grpc::grpc_routes(stack.service.clone(), Duration::ZERO).await;
+    let server = tokio::spawn(async move { axum::serve(listener, routes).await });
+    let channel = tonic::transport::Endpoint::from_shared(address)
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let key = RequesterKey::new();
+    let status = CaClient::new(channel)
+        .create_signing_certificate(csr_request(&key, body_credentials(&email_token(&stack))))
+        .await
+        .expect_err("past the time limit");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(status.message(), "error communicating with CA backend");
+    server.abort();
 }
 
 /// Protobuf wire format by hand (varint keys, wire types 0 and 2), so the

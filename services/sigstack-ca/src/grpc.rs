@@ -31,6 +31,7 @@
 //! themselves, and the public key `content` a string holding PEM or DER.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sigstack_store::issuance::IssuanceStore;
 use tonic::metadata::MetadataMap;
@@ -64,8 +65,13 @@ pub const TOKEN_METADATA_KEY: &str = "oidcidentitytoken";
 /// (one port, h2c; see the module docs) or to serve alone. A request message
 /// larger than 4 MiB is refused unread (ca.md §1), with tonic's code for it,
 /// OutOfRange; grpc-go, and so Fulcio, says ResourceExhausted.
+///
+/// Each CreateSigningCertificate is answered within `request_timeout`, as
+/// REST is (the binary passes the same value, `api::REQUEST_TIMEOUT` by
+/// default), else Unavailable with the fixed CA-backend message.
 pub async fn grpc_routes<S: IssuanceStore + 'static>(
     service: Arc<CertificateService<S>>,
+    request_timeout: Duration,
 ) -> axum::Router {
     // "" starts as SERVING; the CA is added. The CA has no state that could
     // stop serving while the process runs, so nothing ever turns either off.
@@ -73,7 +79,11 @@ pub async fn grpc_routes<S: IssuanceStore + 'static>(
     reporter
         .set_service_status(CA_SERVICE_NAME, tonic_health::ServingStatus::Serving)
         .await;
-    let ca = CaServer::new(GrpcCa { service }).max_decoding_message_size(MAX_BODY_BYTES);
+    let ca = CaServer::new(GrpcCa {
+        service,
+        request_timeout,
+    })
+    .max_decoding_message_size(MAX_BODY_BYTES);
     tonic::service::Routes::from(axum::Router::new())
         .add_service(ca)
         .add_service(health)
@@ -83,6 +93,7 @@ pub async fn grpc_routes<S: IssuanceStore + 'static>(
 /// The `Ca` trait over the one issuance service both edges share.
 struct GrpcCa<S> {
     service: Arc<CertificateService<S>>,
+    request_timeout: Duration,
 }
 
 #[tonic::async_trait]
@@ -94,7 +105,10 @@ impl<S: IssuanceStore + 'static> Ca for GrpcCa<S> {
     ) -> Result<Response<SigningCertificate>, Status> {
         let token = request_token(&request);
         let key = key_proof(request.into_inner().key);
-        let issued = issue(&self.service, token, key).await.map_err(status)?;
+        let issued = tokio::time::timeout(self.request_timeout, issue(&self.service, token, key))
+            .await
+            .map_err(|_| timed_out(self.request_timeout))?
+            .map_err(status)?;
         let chain = pem_chain(&issued.chain).map_err(status)?;
         Ok(Response::new(SigningCertificate {
             certificate: Some(
@@ -209,6 +223,13 @@ fn oidc_issuer(described: &serde_json::Value) -> OidcIssuer {
 fn status(error: IssuanceError) -> Status {
     error.log();
     Status::new(Code::from_i32(error.grpc_code()), error.message())
+}
+
+/// A request that outlived its time limit: the CA backend did not answer in
+/// time, so the client reads that message, as from REST (503 there).
+fn timed_out(limit: Duration) -> Status {
+    tracing::error!(limit_ms = limit.as_millis(), "CA request timed out");
+    Status::unavailable(IssuanceError::Ca(String::new()).message())
 }
 
 #[cfg(test)]
