@@ -215,6 +215,47 @@ async fn serve_ca_issues_with_keys_from_keys_init() {
         .await
         .expect("JSON");
     assert_eq!(sth["tree_size"], 2, "genesis and one precertificate");
+
+    // gRPC on the same port (h2c): health, then a certificate.
+    let channel = tonic::transport::Endpoint::from_shared(base.clone())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("gRPC connect");
+    let health = tonic_health::pb::health_client::HealthClient::new(channel.clone())
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "dev.sigstore.fulcio.v2.CA".into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner();
+    assert_eq!(
+        health.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    use sigstack_ca::grpc::proto::{
+        CreateSigningCertificateRequest, Credentials, ca_client::CaClient,
+        create_signing_certificate_request::Key, credentials, signing_certificate,
+    };
+    let token = issuer
+        .token(&TokenRequest::new("dev-2").email(email))
+        .expect("token");
+    let answer = CaClient::new(channel)
+        .create_signing_certificate(CreateSigningCertificateRequest {
+            credentials: Some(Credentials {
+                credentials: Some(credentials::Credentials::OidcIdentityToken(token)),
+            }),
+            key: Some(Key::CertificateSigningRequest(key.csr_pem().into_bytes())),
+        })
+        .await
+        .expect("gRPC CreateSigningCertificate")
+        .into_inner();
+    let Some(signing_certificate::Certificate::SignedCertificateEmbeddedSct(embedded)) =
+        answer.certificate
+    else {
+        panic!("no embedded-SCT certificate");
+    };
+    assert_eq!(embedded.chain.expect("chain").certificates.len(), 3);
     issuer_task.abort();
 }
 

@@ -23,19 +23,15 @@ impl IssuanceStore for PostgresStore {
     }
 
     async fn record_certificate(&self, c: &IssuedCertificate) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE issuance_intents SET state = 'issued' WHERE serial = $1 AND state = 'intended'",
-        )
-        .bind(c.serial.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(no_open_intent(&c.serial));
-        }
-        sqlx::query(
-            "INSERT INTO certificates (serial, san, issuer, not_before, not_after, fingerprint, der) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        // One statement, so one round trip and atomic by itself: the intent
+        // is closed and the certificate stored together, or neither (no open
+        // intent inserts no row; a failed insert undoes the update).
+        let stored = sqlx::query(
+            "WITH issued AS ( \
+                 UPDATE issuance_intents SET state = 'issued' \
+                 WHERE serial = $1 AND state = 'intended' RETURNING serial) \
+             INSERT INTO certificates (serial, san, issuer, not_before, not_after, fingerprint, der) \
+             SELECT serial, $2, $3, $4, $5, $6, $7 FROM issued",
         )
         .bind(c.serial.as_slice())
         .bind(c.san.as_str())
@@ -44,9 +40,11 @@ impl IssuanceStore for PostgresStore {
         .bind(c.not_after)
         .bind(c.fingerprint.as_slice())
         .bind(c.der.as_slice())
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
+        if stored.rows_affected() != 1 {
+            return Err(no_open_intent(&c.serial));
+        }
         Ok(())
     }
 

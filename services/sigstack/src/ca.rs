@@ -86,10 +86,23 @@ pub async fn serve_ca(args: ServeCaArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let listen = args.listen;
+    let (listen, grpc_listen) = (args.listen, args.grpc_listen.filter(|g| *g != args.listen));
     with_store!(args.store, 16, |store| {
-        let (router, ct_log) = ca_router(store, materials, ct, VerifierOptions::default()).await?;
-        serve(listen, router, "CA").await?;
+        let routers = ca_router(store, materials, ct, VerifierOptions::default()).await?;
+        let ct_log = match grpc_listen {
+            None => {
+                let (router, ct_log) = routers.merged();
+                serve(listen, router, "CA (REST and gRPC)").await?;
+                ct_log
+            }
+            Some(grpc_listen) => {
+                tokio::try_join!(
+                    serve(listen, routers.http, "CA (REST)"),
+                    serve(grpc_listen, routers.grpc, "CA (gRPC)"),
+                )?;
+                routers.ct_log
+            }
+        };
         if let Some(log) = ct_log {
             log.engine().shutdown().await;
         }
@@ -108,7 +121,7 @@ pub async fn ca_router<S: EngineStore + IssuanceStore + Clone + 'static>(
     materials: CaMaterials,
     ct: CtPlacement,
     verifier_options: VerifierOptions,
-) -> anyhow::Result<(Router, Option<Arc<CtLog<S>>>)> {
+) -> anyhow::Result<CaRouters<S>> {
     let root = materials
         .chain
         .last()
@@ -133,11 +146,31 @@ pub async fn ca_router<S: EngineStore + IssuanceStore + Clone + 'static>(
         sct,
         store,
     )?);
-    let mut router = sigstack_ca::api::router(service, sigstack_ca::api::REQUEST_TIMEOUT);
+    let grpc =
+        sigstack_ca::grpc::grpc_routes(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT).await;
+    let mut http = sigstack_ca::api::router(service, sigstack_ca::api::REQUEST_TIMEOUT);
     if let Some(log) = &ct_log {
-        router = router.merge(sigstack_ctlog::api::router(log.clone()));
+        http = http.merge(sigstack_ctlog::api::router(log.clone()));
     }
-    Ok((router, ct_log))
+    Ok(CaRouters { http, grpc, ct_log })
+}
+
+/// The CA's two edges and the CT log when it runs in this process.
+#[derive(Debug)]
+pub struct CaRouters<S> {
+    /// REST v2 and v1 (and the CT log's `/ct/v1/`).
+    pub http: Router,
+    /// gRPC `dev.sigstore.fulcio.v2.CA` and `grpc.health.v1.Health`.
+    pub grpc: Router,
+    pub ct_log: Option<Arc<CtLog<S>>>,
+}
+
+impl<S> CaRouters<S> {
+    /// Both edges on one listener: HTTP/1.1 for REST and h2c for gRPC, told
+    /// apart by path (Fulcio does this when its two ports are equal).
+    pub fn merged(self) -> (Router, Option<Arc<CtLog<S>>>) {
+        (self.http.merge(self.grpc), self.ct_log)
+    }
 }
 
 pub async fn serve_ct(args: ServeCtArgs) -> anyhow::Result<()> {

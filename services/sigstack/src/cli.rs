@@ -59,9 +59,13 @@ pub enum ServeCommand {
 pub struct ServeCaArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Address to listen on.
+    /// Address to listen on, for REST and (unless --grpc-listen differs) gRPC.
     #[arg(long, default_value = "127.0.0.1:5555")]
     pub listen: std::net::SocketAddr,
+    /// A listener of its own for gRPC (`dev.sigstore.fulcio.v2.CA`); by
+    /// default gRPC shares --listen (h2c).
+    #[arg(long)]
+    pub grpc_listen: Option<std::net::SocketAddr>,
     /// PEM chain of the signing CA: its certificate first, the root last
     /// (not with --ephemeral-ca, which makes its own).
     #[arg(
