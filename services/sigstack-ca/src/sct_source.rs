@@ -25,7 +25,8 @@ use sigstack_engine::EngineStore;
 
 use crate::issuance::{SctError, SctFuture, SctSource};
 
-/// The CT log of this process.
+/// The CT log of this process, handed the CA's own precertificates
+/// (`CtLog::add_own_precertificate`).
 #[derive(Debug)]
 pub struct InProcessCtLog<S>(pub Arc<CtLog<S>>);
 
@@ -33,7 +34,7 @@ impl<S: EngineStore> SctSource for InProcessCtLog<S> {
     fn add_pre_chain<'a>(&'a self, chain: &'a [Vec<u8>]) -> SctFuture<'a> {
         Box::pin(async move {
             self.0
-                .add_der(chain, true)
+                .add_own_precertificate(chain)
                 .await
                 .map_err(|e| SctError(sigstack_engine::error_chain(&e)))
         })

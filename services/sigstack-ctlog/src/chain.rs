@@ -12,7 +12,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
-use sigstack_core::entry::pki::{MAX_CHAIN_LEN, SignatureCache, VerificationMaterial};
+use sigstack_core::entry::pki::{
+    LeafSignature, MAX_CHAIN_LEN, SignatureCache, VerificationMaterial,
+};
 use x509_cert::der::asn1::AnyRef;
 use x509_cert::der::{Decode as _, Encode as _, Length, Tag, TagNumber, Tagged as _};
 use x509_cert::spki::ObjectIdentifier;
@@ -106,6 +108,7 @@ pub fn validate(
     roots: &Roots,
     chain: &[Vec<u8>],
     precert: bool,
+    leaf_signature: LeafSignature,
 ) -> Result<SignedEntry, ChainError> {
     if chain.is_empty() {
         return Err(ChainError::Empty);
@@ -122,7 +125,7 @@ pub fn validate(
     if full.len() > MAX_CHAIN_LEN {
         return Err(ChainError::TooLong(full.len()));
     }
-    verify_links(&full, &roots.signatures)?;
+    verify_links(&full, &roots.signatures, leaf_signature)?;
 
     let leaf = &parsed[0];
     let poisoned = has_critical_poison(leaf);
@@ -150,7 +153,11 @@ pub fn validate(
 
 /// Every signature and constraint along `full` (which ends in a root),
 /// through `sigstack_core`'s chain check.
-fn verify_links(full: &[Vec<u8>], signatures: &SignatureCache) -> Result<(), ChainError> {
+fn verify_links(
+    full: &[Vec<u8>],
+    signatures: &SignatureCache,
+    leaf_signature: LeafSignature,
+) -> Result<(), ChainError> {
     let pem: String = full
         .iter()
         .map(|der| pem_certificate(der))
@@ -159,7 +166,7 @@ fn verify_links(full: &[Vec<u8>], signatures: &SignatureCache) -> Result<(), Cha
     let material = VerificationMaterial::parse_pem(pem.as_bytes())
         .map_err(|e| ChainError::Verification(e.to_string()))?;
     material
-        .verify_chain_cached(signatures)
+        .verify_chain_cached(signatures, leaf_signature)
         .map_err(|e| ChainError::Verification(e.to_string()))
 }
 

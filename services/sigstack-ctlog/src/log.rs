@@ -32,6 +32,7 @@ use crate::sct::{
     SignedCertificateTimestamp, certificate_timestamp_input, digitally_signed_ecdsa_sha256,
     tree_head_signature_input,
 };
+use sigstack_core::entry::pki::LeafSignature;
 
 /// How one CT log is set up.
 #[derive(Debug, Clone)]
@@ -191,7 +192,32 @@ impl<S: EngineStore> CtLog<S> {
         chain: &[Vec<u8>],
         precert: bool,
     ) -> Result<SignedCertificateTimestamp, CtError> {
-        let entry = chain::validate(&self.roots, chain, precert)?;
+        self.log_chain(chain, precert, LeafSignature::Check).await
+    }
+
+    /// `add-pre-chain` for the CA in this process: as [`CtLog::add_der`],
+    /// except that the precertificate's signature, made a moment ago by the
+    /// same process with the key of the certificate it names as its issuer,
+    /// is not verified again. The chain must still lead to a configured root
+    /// (those signatures checked, once), and the precertificate must still be
+    /// one, valid, and issued by the next certificate.
+    ///
+    /// # Errors
+    /// As [`CtLog::add_der`].
+    pub async fn add_own_precertificate(
+        &self,
+        chain: &[Vec<u8>],
+    ) -> Result<SignedCertificateTimestamp, CtError> {
+        self.log_chain(chain, true, LeafSignature::MadeHere).await
+    }
+
+    async fn log_chain(
+        &self,
+        chain: &[Vec<u8>],
+        precert: bool,
+        leaf_signature: LeafSignature,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
+        let entry = chain::validate(&self.roots, chain, precert, leaf_signature)?;
         let timestamp = now_ms();
         let extensions = Vec::new();
         let leaf = merkle_tree_leaf(timestamp, &entry, &extensions)?;

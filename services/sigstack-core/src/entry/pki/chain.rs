@@ -41,6 +41,17 @@ pub struct SignatureCache {
     verified: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
+/// Whether the leaf's own signature is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafSignature {
+    /// Always, for anything a client submitted.
+    Check,
+    /// Not again: the leaf was signed a moment ago, in this process, by the
+    /// key of the certificate it names as its issuer (the CA handing its own
+    /// precertificate to the CT log beside it). Every other check still runs.
+    MadeHere,
+}
+
 /// Entries before the cache starts over; a log sees a handful of CAs.
 const SIGNATURE_CACHE_ENTRIES: usize = 1024;
 
@@ -88,6 +99,7 @@ impl SignatureCache {
 pub(crate) fn verify_chain(
     chain: &[&Certificate],
     cache: Option<&SignatureCache>,
+    leaf_signature: LeafSignature,
 ) -> Result<(), PkiError> {
     let Some(leaf) = chain.first() else {
         return Err(PkiError::Chain("no certificate chain provided".into()));
@@ -131,6 +143,9 @@ pub(crate) fn verify_chain(
                 "certificate {} allows fewer intermediates",
                 i + 1
             )));
+        }
+        if i == 0 && leaf_signature == LeafSignature::MadeHere {
+            continue;
         }
         let cached = cache
             .filter(|_| i > 0)

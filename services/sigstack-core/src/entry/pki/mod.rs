@@ -15,7 +15,7 @@ mod pem;
 mod verify;
 
 pub use certificate::Certificate;
-pub use chain::SignatureCache;
+pub use chain::{LeafSignature, SignatureCache};
 pub use key::{KeyType, PublicKey};
 pub use verify::{HashAlgorithm, is_permitted, verify_message, verify_prehashed};
 
@@ -152,22 +152,31 @@ impl VerificationMaterial {
     /// # Errors
     /// [`PkiError::Chain`].
     pub fn verify_chain(&self) -> Result<(), PkiError> {
-        self.verify_chain_with(None)
+        self.verify_chain_with(None, LeafSignature::Check)
     }
 
     /// [`VerificationMaterial::verify_chain`], remembering CA signatures in
-    /// `cache` ([`SignatureCache`]).
+    /// `cache` ([`SignatureCache`]); `leaf_signature` says whether the
+    /// leaf's own signature is checked ([`LeafSignature`]).
     ///
     /// # Errors
     /// [`PkiError::Chain`].
-    pub fn verify_chain_cached(&self, cache: &SignatureCache) -> Result<(), PkiError> {
-        self.verify_chain_with(Some(cache))
+    pub fn verify_chain_cached(
+        &self,
+        cache: &SignatureCache,
+        leaf_signature: LeafSignature,
+    ) -> Result<(), PkiError> {
+        self.verify_chain_with(Some(cache), leaf_signature)
     }
 
-    fn verify_chain_with(&self, cache: Option<&SignatureCache>) -> Result<(), PkiError> {
+    fn verify_chain_with(
+        &self,
+        cache: Option<&SignatureCache>,
+        leaf_signature: LeafSignature,
+    ) -> Result<(), PkiError> {
         match &self.inner {
             Material::Certificates { issuers, .. } if !issuers.is_empty() => {
-                chain::verify_chain(&self.certificates(), cache)
+                chain::verify_chain(&self.certificates(), cache, leaf_signature)
             }
             _ => Ok(()),
         }

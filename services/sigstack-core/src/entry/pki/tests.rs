@@ -273,8 +273,14 @@ fn chain_verification() {
     // fails although the genuine certificate's is cached, and leaf
     // signatures are always checked.
     let cache = SignatureCache::default();
-    assert_eq!(good.verify_chain_cached(&cache), Ok(()));
-    assert_eq!(good.verify_chain_cached(&cache), Ok(()));
+    assert_eq!(
+        good.verify_chain_cached(&cache, LeafSignature::Check),
+        Ok(())
+    );
+    assert_eq!(
+        good.verify_chain_cached(&cache, LeafSignature::Check),
+        Ok(())
+    );
     let flip_last = |der: &[u8]| {
         let mut der = der.to_vec();
         if let Some(last) = der.last_mut() {
@@ -284,17 +290,36 @@ fn chain_verification() {
     };
     let tampered_inter = flip_last(&inter);
     assert!(matches!(
-        parse(&pem_of(&[&leaf, &tampered_inter, &root])).expect("parses").verify_chain_cached(&cache),
+        parse(&pem_of(&[&leaf, &tampered_inter, &root])).expect("parses").verify_chain_cached(&cache, LeafSignature::Check),
         Err(PkiError::Chain(m)) if m.contains("certificate 1 signature")
     ));
     let tampered_leaf = flip_last(&leaf);
     assert!(matches!(
-        parse(&pem_of(&[&tampered_leaf, &inter, &root])).expect("parses").verify_chain_cached(&cache),
+        parse(&pem_of(&[&tampered_leaf, &inter, &root])).expect("parses").verify_chain_cached(&cache, LeafSignature::Check),
         Err(PkiError::Chain(m)) if m.contains("certificate 0 signature")
     ));
     assert!(matches!(
-        parse(&swapped).expect("parses").verify_chain_cached(&cache),
+        parse(&swapped).expect("parses").verify_chain_cached(&cache, LeafSignature::Check),
         Err(PkiError::Chain(m)) if m.contains("signature")
+    ));
+
+    // A leaf made here is not re-checked, but everything above it is.
+    let made_here = parse(&pem_of(&[&tampered_leaf, &inter, &root])).expect("parses");
+    assert_eq!(
+        made_here.verify_chain_cached(&cache, LeafSignature::MadeHere),
+        Ok(())
+    );
+    assert!(matches!(
+        parse(&pem_of(&[&leaf, &tampered_inter, &root]))
+            .expect("parses")
+            .verify_chain_cached(&cache, LeafSignature::MadeHere),
+        Err(PkiError::Chain(m)) if m.contains("certificate 1 signature")
+    ));
+    assert!(matches!(
+        parse(&pem_of(&[early.der(), &root]))
+            .expect("parses")
+            .verify_chain_cached(&cache, LeafSignature::MadeHere),
+        Err(PkiError::Chain(m)) if m.contains("not valid")
     ));
 
     let eleven: Vec<&[u8]> = std::iter::repeat_n(root.as_slice(), 11).collect();
