@@ -109,7 +109,7 @@ pub fn validate(
     chain: &[Vec<u8>],
     precert: bool,
     leaf_signature: LeafSignature,
-) -> Result<SignedEntry, ChainError> {
+) -> Result<Validated, ChainError> {
     if chain.is_empty() {
         return Err(ChainError::Empty);
     }
@@ -129,7 +129,7 @@ pub fn validate(
 
     let leaf = &parsed[0];
     let poisoned = has_critical_poison(leaf);
-    match (precert, poisoned) {
+    let entry = match (precert, poisoned) {
         (false, true) => Err(ChainError::Precertificate),
         (true, false) => Err(ChainError::NotPrecertificate),
         (false, false) => Ok(SignedEntry::X509 {
@@ -148,7 +148,16 @@ pub fn validate(
                 tbs_certificate: tbs_without_poison(&chain[0])?,
             })
         }
-    }
+    }?;
+    Ok(Validated { entry, chain: full })
+}
+
+/// A chain that passed [`validate`]: the entry to log, and the chain as
+/// verified (leaf first, the root included) for the entry's `extra_data`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    pub entry: SignedEntry,
+    pub chain: Vec<Vec<u8>>,
 }
 
 /// Every signature and constraint along `full` (which ends in a root),

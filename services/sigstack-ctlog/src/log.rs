@@ -26,7 +26,7 @@ use sigstack_store::TreeState;
 
 use crate::chain::{self, Roots};
 use crate::error::CtError;
-use crate::leaf::{SignedEntry, merkle_tree_leaf};
+use crate::leaf::{SignedEntry, extra_data, merkle_tree_leaf};
 use crate::model::{AddChainResponse, Consistency, Entries, Entry, ProofByHash, SignedTreeHead};
 use crate::sct::{
     SignedCertificateTimestamp, certificate_timestamp_input, digitally_signed_ecdsa_sha256,
@@ -217,11 +217,15 @@ impl<S: EngineStore> CtLog<S> {
         precert: bool,
         leaf_signature: LeafSignature,
     ) -> Result<SignedCertificateTimestamp, CtError> {
-        let entry = chain::validate(&self.roots, chain, precert, leaf_signature)?;
+        let chain::Validated {
+            entry,
+            chain: verified,
+        } = chain::validate(&self.roots, chain, precert, leaf_signature)?;
+        let extra = extra_data(&entry, &verified)?;
         let timestamp = now_ms();
         let extensions = Vec::new();
         let leaf = merkle_tree_leaf(timestamp, &entry, &extensions)?;
-        let appended = self.engine.append(self.tree, leaf).await?;
+        let appended = self.engine.append_attached(self.tree, leaf, extra).await?;
         tracing::info!(leaf_index = appended.index.get(), precert, "chain logged");
         let input = certificate_timestamp_input(timestamp, &entry, &extensions)?;
         let signature = self
@@ -349,7 +353,8 @@ impl<S: EngineStore> CtLog<S> {
                 .into_iter()
                 .map(|row| Entry {
                     leaf_input: STANDARD.encode(&row.data),
-                    extra_data: String::new(),
+                    // The chain, stored with the leaf when it was logged.
+                    extra_data: STANDARD.encode(&row.seal),
                 })
                 .collect(),
         })

@@ -309,6 +309,16 @@ async fn ct_log_round_trip<S: EngineStore + Send + Sync>(store: S) {
         b64(&entries[1]["leaf_input"]),
         merkle_tree_leaf(x509_time, &x509_entry)
     );
+    // extra_data (RFC 6962 §4.6), built here by hand: PrecertChainEntry
+    // (the precertificate, then the chain to the root), X509ChainEntry (the
+    // chain, the omitted root completed by the log).
+    let opaque = |bytes: &[u8]| [&u24(bytes.len())[..], bytes].concat();
+    let issuers = [opaque(&pki.intermediate), opaque(&pki.root)].concat();
+    assert_eq!(
+        b64(&entries[0]["extra_data"]),
+        [opaque(&precert), opaque(&issuers)].concat()
+    );
+    assert_eq!(b64(&entries[1]["extra_data"]), opaque(&issuers));
 
     let (status, roots) = served.get("get-roots").await;
     assert_eq!(status, 200);

@@ -75,6 +75,31 @@ impl TreeWriter {
         data: Vec<u8>,
         keys: Vec<String>,
     ) -> Result<Appended, EngineError> {
+        self.append_with(data, keys, Vec::new()).await
+    }
+
+    /// Appends `data` and, if it is new, stores `attachment` with it in the
+    /// same transaction: bytes that belong to the leaf but are not hashed
+    /// into the tree (the CT log's `extra_data`, the chain). They are kept
+    /// in the leaf's seal, so a personality uses either attachments or a
+    /// [`crate::LeafSealer`], never both; a duplicate keeps the first leaf's.
+    ///
+    /// # Errors
+    /// As [`TreeWriter::append`].
+    pub async fn append_attached(
+        &self,
+        data: Vec<u8>,
+        attachment: Vec<u8>,
+    ) -> Result<Appended, EngineError> {
+        self.append_with(data, Vec::new(), attachment).await
+    }
+
+    async fn append_with(
+        &self,
+        data: Vec<u8>,
+        keys: Vec<String>,
+        attachment: Vec<u8>,
+    ) -> Result<Appended, EngineError> {
         check_leaf(&data, self.max_leaf_bytes)?;
         // Hashing here, on the caller's task, keeps it off the sequencer's.
         let hash = leaf_hash(&data);
@@ -84,6 +109,7 @@ impl TreeWriter {
                 data,
                 hash,
                 keys,
+                attachment,
                 reply,
             })
             .await
@@ -338,6 +364,22 @@ impl<S: EngineStore> Engine<S> {
         keys: Vec<String>,
     ) -> Result<Appended, EngineError> {
         self.writer(tree).await?.append_with_keys(data, keys).await
+    }
+
+    /// Appends to `tree` with an attachment (see [`TreeWriter::append_attached`]).
+    ///
+    /// # Errors
+    /// As [`Engine::writer`] and [`TreeWriter::append`].
+    pub async fn append_attached(
+        &self,
+        tree: TreeId,
+        data: Vec<u8>,
+        attachment: Vec<u8>,
+    ) -> Result<Appended, EngineError> {
+        self.writer(tree)
+            .await?
+            .append_attached(data, attachment)
+            .await
     }
 
     /// The latest committed head of `tree`.

@@ -48,6 +48,8 @@ pub(crate) struct AppendRequest {
     pub hash: Hash,
     /// Search keys to store with the leaf if it is new.
     pub keys: Vec<String>,
+    /// Stored as the new leaf's seal when no sealer replaces it.
+    pub attachment: Vec<u8>,
     pub reply: oneshot::Sender<Result<Sequenced, EngineError>>,
 }
 
@@ -338,7 +340,7 @@ async fn sequence<B: SequencerBatch>(
                 hash: request.hash,
                 data: request.data.clone(),
                 integrated_at,
-                seal: Vec::new(),
+                seal: request.attachment.clone(),
             });
             keys.extend(request.keys.iter().map(|k| SearchKey {
                 key: k.clone(),

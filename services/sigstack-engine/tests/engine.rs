@@ -201,6 +201,34 @@ async fn duplicates_get_their_index_back<S: EngineStore>(store: S) {
     engine.shutdown().await;
 }
 
+async fn attachments_are_stored_with_new_leaves<S: EngineStore>(store: S) {
+    let key = signer();
+    let engine = engine(&store, &key);
+    engine
+        .create_tree("ct", tree(), b"genesis".to_vec())
+        .await
+        .expect("create");
+    let first = engine
+        .append_attached(tree(), b"leaf".to_vec(), b"chain one".to_vec())
+        .await
+        .expect("append");
+    let again = engine
+        .append_attached(tree(), b"leaf".to_vec(), b"chain two".to_vec())
+        .await
+        .expect("duplicate");
+    assert!(again.duplicate);
+    assert_eq!(again.index, first.index);
+    let rows = engine
+        .reader()
+        .leaves(tree(), LeafIndex::new(0), 2)
+        .await
+        .expect("leaves");
+    assert_eq!(rows[0].seal, b"", "genesis has none");
+    assert_eq!(rows[1].data, b"leaf");
+    assert_eq!(rows[1].seal, b"chain one", "a duplicate keeps the first");
+    engine.shutdown().await;
+}
+
 async fn bad_input_is_refused_and_stores_nothing<S: EngineStore>(store: S) {
     let key = signer();
     let engine = engine(&store, &key);
@@ -516,6 +544,11 @@ macro_rules! engine_suite {
             async fn sealed_leaves_and_search_keys() {
                 let f = super::$backend().await;
                 super::sealed_leaves_and_search_keys(f.store.clone()).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn attachments_are_stored_with_new_leaves() {
+                let f = super::$backend().await;
+                super::attachments_are_stored_with_new_leaves(f.store.clone()).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn frozen_trees_refuse_appends() {

@@ -79,6 +79,31 @@ pub fn merkle_tree_leaf(
     Ok(out)
 }
 
+/// The `extra_data` of a `get-entries` answer (RFC 6962 §4.6): for an
+/// x509 entry, `X509ChainEntry { ASN.1Cert certificate_chain<0..2^24-1> }`;
+/// for a precert entry, `PrecertChainEntry { ASN.1Cert pre_certificate;
+/// ASN.1Cert precertificate_chain<0..2^24-1> }`. `submitted` is the chain
+/// the log verified, leaf first, ending in its root.
+///
+/// # Errors
+/// [`EncodingError`] when a certificate or the chain exceeds 2^24-1 bytes.
+pub fn extra_data(entry: &SignedEntry, submitted: &[Vec<u8>]) -> Result<Vec<u8>, EncodingError> {
+    let (leaf, issuers) = match submitted.split_first() {
+        Some((leaf, issuers)) => (leaf.as_slice(), issuers),
+        None => (&[][..], &[][..]),
+    };
+    let mut chain = Vec::new();
+    for certificate in issuers {
+        put_u24_opaque(&mut chain, certificate, "ASN.1Cert")?;
+    }
+    let mut out = Vec::new();
+    if let SignedEntry::Precert { .. } = entry {
+        put_u24_opaque(&mut out, leaf, "pre_certificate")?;
+    }
+    put_u24_opaque(&mut out, &chain, "certificate chain")?;
+    Ok(out)
+}
+
 pub(crate) fn put_u24_opaque(
     out: &mut Vec<u8>,
     bytes: &[u8],
@@ -146,6 +171,32 @@ mod tests {
         expected.extend_from_slice(&[0x11; 32]);
         expected.extend_from_slice(&[0x00, 0x00, 0x02, 0x30, 0x00, 0x00, 0x01, 0xEE]);
         assert_eq!(leaf, expected);
+    }
+
+    #[test]
+    fn extra_data_bytes() {
+        let chain = vec![vec![0xA1], vec![0xB2, 0xB3], vec![0xC4]];
+        let precert = SignedEntry::Precert {
+            issuer_key_hash: [0; 32],
+            tbs_certificate: vec![0x30, 0x00],
+        };
+        assert_eq!(
+            extra_data(&precert, &chain).expect("fits"),
+            [
+                0x00, 0x00, 0x01, 0xA1, // pre_certificate
+                0x00, 0x00, 0x09, // precertificate_chain, 9 bytes
+                0x00, 0x00, 0x02, 0xB2, 0xB3, 0x00, 0x00, 0x01, 0xC4,
+            ]
+        );
+        let x509 = SignedEntry::X509 {
+            certificate: vec![0xA1],
+        };
+        assert_eq!(
+            extra_data(&x509, &chain).expect("fits"),
+            [
+                0x00, 0x00, 0x09, 0x00, 0x00, 0x02, 0xB2, 0xB3, 0x00, 0x00, 0x01, 0xC4
+            ]
+        );
     }
 
     #[test]
