@@ -379,6 +379,35 @@ async fn each_issuer_type_maps_its_claims<S: EngineStore + IssuanceStore + Clone
             .await,
     )
     .await;
+
+    // A non-email issuer whose token carries an email: the key-based clients
+    // sign the email, Fulcio's rule is `sub`; both are accepted, nothing
+    // else is, and the SAN stays the type's.
+    let subject = "system:serviceaccount:build:cosign";
+    let claims = json!({"email": "robot@example.org", "email_verified": true,
+        "kubernetes.io": {"namespace": "build", "serviceaccount": {"name": "cosign", "uid": "8e2b"}}});
+    for (challenge, accepted) in [
+        ("robot@example.org", true),
+        (subject, true),
+        ("someone-else@example.org", false),
+    ] {
+        let token = stack.token("kubernetes", subject, claims.clone());
+        let request = json!({"publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
+            "proofOfPossession": STANDARD.encode(key.sign(challenge.as_bytes()))}});
+        let response = stack
+            .post("/api/v2/signingCert", Some(&token), &request)
+            .await;
+        if accepted {
+            let chain = v2_chain(response).await;
+            let leaf = check_leaf(&chain[0], &chain[1]);
+            assert_eq!(
+                san_of(&leaf),
+                "uri:https://kubernetes.io/namespaces/build/serviceaccounts/cosign"
+            );
+        } else {
+            assert_eq!(response.status(), 400, "{challenge}");
+        }
+    }
 }
 
 /// An RSA-1024 public key from OpenSSL: parsable, and refused as insecure.

@@ -23,7 +23,7 @@ use sigstack_store::StoreError;
 use sigstack_store::issuance::{IssuanceIntent, IssuanceStore, IssuedCertificate};
 
 use crate::error::{INTERNAL, INVALID_ARGUMENT};
-use crate::oidc::TokenVerifier;
+use crate::oidc::{TokenVerifier, VerifiedToken};
 use crate::principal::{self, Principal, SIGSTORE_ARC, San};
 use crate::proof_of_possession::{self, PossessionError, ProvenKey};
 use crate::{IdentityError, IssuerConfig};
@@ -244,7 +244,7 @@ impl<S: IssuanceStore> CertificateService<S> {
         let token = self.verifier.verify(&request.token).await?;
         let verified = started.elapsed();
         let principal = principal::from_token(&token, self.verifier.config())?;
-        let key = prove(&request.key, &principal)?;
+        let key = prove(&request.key, &principal, &token)?;
         let proven = started.elapsed();
         let profile = leaf_profile(&principal, &key, unix_now())?;
         let intent = IssuanceIntent {
@@ -332,12 +332,39 @@ impl<S: IssuanceStore> CertificateService<S> {
     }
 }
 
-fn prove(proof: &KeyProof, principal: &Principal) -> Result<ProvenKey, PossessionError> {
-    match proof {
-        KeyProof::Challenge { public_key, proof } => {
-            proof_of_possession::prove_with_challenge(public_key, proof, &principal.subject_for_pop)
+/// The key's proof. A signed challenge may sign the principal's challenge
+/// (Fulcio's rule: `email` for email issuers, else `sub`, or the issuer's
+/// `ChallengeClaim`) or what the key-based clients sign: the token's
+/// `email` when it has one, else `sub` (cosign, sigstore-go, sigstore-js;
+/// ca.md §4). Fulcio refuses the second for a non-email issuer whose tokens
+/// carry an email; here the client wins. Both values come from the verified
+/// token and neither reaches the certificate.
+fn prove(
+    proof: &KeyProof,
+    principal: &Principal,
+    token: &VerifiedToken,
+) -> Result<ProvenKey, PossessionError> {
+    let (public_key, signature) = match proof {
+        KeyProof::Csr(pem) => return proof_of_possession::prove_with_csr(pem),
+        KeyProof::Challenge { public_key, proof } => (public_key, proof),
+    };
+    let first = proof_of_possession::prove_with_challenge(
+        public_key,
+        signature,
+        &principal.subject_for_pop,
+    );
+    let clients_choice = token
+        .claims
+        .text("email")
+        .filter(|email| !email.is_empty())
+        .or_else(|| token.claims.text("sub"));
+    match (first, clients_choice) {
+        (Err(PossessionError::BadSignature), Some(challenge))
+            if challenge != principal.subject_for_pop =>
+        {
+            proof_of_possession::prove_with_challenge(public_key, signature, &challenge)
         }
-        KeyProof::Csr(pem) => proof_of_possession::prove_with_csr(pem),
+        (outcome, _) => outcome,
     }
 }
 
