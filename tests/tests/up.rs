@@ -1,12 +1,11 @@
 //! `sigstack up` end to end, as a user runs it: one process on a free port
 //! over a fresh data directory, a token from `sigstack token`, a
-//! certificate from the CA, a hashedrekord entry with it, SIGKILL, restart;
-//! the trust files checked field by field against what the stack signs with;
-//! and starts that must fail with one line.
+//! certificate from the CA, a hashedrekord entry with it, the CA's gRPC on
+//! the same port, SIGKILL, restart; and the trust files checked field by
+//! field against what the stack signs with. Starts that must fail are in
+//! `up_bad_start.rs`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -15,7 +14,6 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use sigstack_e2e::ca::RequesterKey;
 use sigstack_e2e::ca::check::{extension_value, pem_to_der, v2_chain};
-use sigstack_e2e::sigstack_bin;
 use sigstack_e2e::up::{Up, free_port, token};
 
 /// What one signing left behind.
@@ -92,6 +90,55 @@ async fn sizes(up: &Up) -> (u64, u64) {
     (rekor, ct)
 }
 
+/// The CA's gRPC edge (h2c) on `up`'s one port: health SERVING, the trust
+/// bundle equal to the chain REST issued under, the dev issuer configured.
+async fn grpc_answers(up: &Up, chain: &[Vec<u8>]) {
+    use sigstack_ca::grpc::proto::ca_client::CaClient;
+    use sigstack_ca::grpc::proto::{GetConfigurationRequest, GetTrustBundleRequest};
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let channel = tonic::transport::Endpoint::from_shared(up.base_url())
+        .expect("endpoint")
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("h2c connect");
+    let health = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health")
+        .into_inner();
+    assert_eq!(health.status, ServingStatus::Serving as i32);
+    let mut client = CaClient::new(channel);
+    let bundle = client
+        .get_trust_bundle(GetTrustBundleRequest {})
+        .await
+        .expect("GetTrustBundle")
+        .into_inner();
+    let ders: Vec<Vec<u8>> = bundle.chains[0]
+        .certificates
+        .iter()
+        .map(|p| pem_to_der(p))
+        .collect();
+    assert_eq!(ders, chain);
+    let configuration = client
+        .get_configuration(GetConfigurationRequest {})
+        .await
+        .expect("GetConfiguration")
+        .into_inner();
+    let issuer = format!("{}/oidc", up.base_url());
+    assert!(
+        configuration.issuers.iter().any(|i| matches!(
+            &i.issuer,
+            Some(sigstack_ca::grpc::proto::oidc_issuer::Issuer::IssuerUrl(url)) if *url == issuer
+        )),
+        "the dev issuer is configured"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn up_issues_logs_and_keeps_every_entry_across_sigkill() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -118,6 +165,7 @@ async fn up_issues_logs_and_keeps_every_entry_across_sigkill() {
 
     let signed = sign_once(&up, "alice@example.com").await;
     assert_eq!(signed.chain.len(), 3);
+    grpc_answers(&up, &signed.chain[1..]).await;
     let checkpoint = signed.entry["verification"]["inclusionProof"]["checkpoint"]
         .as_str()
         .expect("checkpoint");
@@ -415,85 +463,4 @@ async fn trust_files_match_what_the_stack_signs_with() {
         prod_config["oidcUrls"][0]["url"],
         "https://dex.corp.example"
     );
-}
-
-/// Runs `sigstack up ARGS` and expects it to fail within 30 s: exit code
-/// 1 (no panic, no signal) and exactly one line on stderr, returned.
-fn failed_start(data_dir: &Path, port: u16) -> String {
-    let mut child = Command::new(sigstack_bin())
-        .args(["up", "--data-dir"])
-        .arg(data_dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sigstack up");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("sigstack up did not fail within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-        .expect("read stderr");
-    assert_eq!(status.code(), Some(1), "exit 1: {status}; stderr: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    lines[0].to_owned()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_starts_fail_with_one_line() {
-    let dir = tempfile::tempdir().expect("temp dir");
-
-    // Port in use: and nothing is written.
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = taken.local_addr().expect("addr").port();
-    let fresh = dir.path().join("fresh");
-    let line = failed_start(&fresh, port);
-    assert!(
-        line.contains(&format!("binding 127.0.0.1:{port}")),
-        "{line}"
-    );
-    assert!(!fresh.exists(), "no data directory for a start that failed");
-    drop(taken);
-
-    // Unwritable data directory: its parent is a file.
-    let file = dir.path().join("a-file");
-    std::fs::write(&file, b"not a directory").expect("write");
-    let line = failed_start(&file.join("data"), free_port());
-    assert!(
-        line.contains(&file.join("data").display().to_string()),
-        "{line}"
-    );
-    assert!(line.contains("Not a directory"), "{line}");
-
-    // A data directory from a newer sigstack.
-    let newer = dir.path().join("newer");
-    std::fs::create_dir(&newer).expect("mkdir");
-    std::fs::write(
-        newer.join("sigstack-data.json"),
-        br#"{"format_version": 99, "something_new": true}"#,
-    )
-    .expect("write");
-    let line = failed_start(&newer, free_port());
-    assert!(line.contains("format version 99"), "{line}");
-    assert!(line.contains("newer sigstack"), "{line}");
-
-    // A corrupt key file in a data directory that started once.
-    let data = dir.path().join("data");
-    let port = free_port();
-    Up::start(&data, port).await.kill();
-    let key = data.join("keys").join("ctlog.key.pem");
-    std::fs::write(&key, b"-----BEGIN ENCRYPTED PRIVATE KEY-----\ngarbage\n").expect("write");
-    let line = failed_start(&data, port);
-    assert!(line.contains("ctlog.key.pem"), "{line}");
 }
