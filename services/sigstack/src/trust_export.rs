@@ -87,12 +87,17 @@ pub fn from_data_dir(dir: &DataDir, metadata: &Metadata) -> anyhow::Result<Trust
 
 /// A production deployment's material, every part named by a flag.
 fn from_flags(args: &TrustExportArgs) -> anyhow::Result<TrustMaterial> {
-    let need = |value: &Option<String>, flag: &str| {
-        value
-            .clone()
-            .or_else(|| args.url.clone())
-            .map(|u| u.trim_end_matches('/').to_owned())
-            .with_context(|| format!("give --data-dir, or {flag} (or --url for every service)"))
+    let need = |value: &Option<String>, flag: &str| -> anyhow::Result<String> {
+        let (text, flag) = match (value, &args.url) {
+            (Some(url), _) => (url, flag),
+            (None, Some(url)) => (url, "--url"),
+            (None, None) => {
+                anyhow::bail!("give --data-dir, or {flag} (or --url for every service)")
+            }
+        };
+        let text = text.trim_end_matches('/').to_owned();
+        http_url(&text, flag)?;
+        Ok(text)
     };
     let file = |value: &Option<PathBuf>, flag: &str| {
         value
@@ -106,13 +111,15 @@ fn from_flags(args: &TrustExportArgs) -> anyhow::Result<TrustMaterial> {
         .oidc_url
         .clone()
         .context("give --oidc-url (the issuer signers get their tokens from)")?;
+    http_url(&oidc_url, "--oidc-url")?;
     let valid_from = |value: &Option<String>, flag: &str| -> anyhow::Result<i64> {
-        let text = value
-            .as_deref()
-            .or(args.valid_from.as_deref())
-            .with_context(|| {
-                format!("give {flag} or --valid-from: RFC 3339, at or before the key's first use")
-            })?;
+        let (text, flag) = match (value, &args.valid_from) {
+            (Some(text), _) => (text.as_str(), flag),
+            (None, Some(text)) => (text.as_str(), "--valid-from"),
+            (None, None) => anyhow::bail!(
+                "give {flag} or --valid-from: RFC 3339, at or before the key's first use"
+            ),
+        };
         let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .with_context(|| format!("{flag} {text:?} is not an RFC 3339 time"))?;
         Ok(t.unix_timestamp())
@@ -152,6 +159,16 @@ fn from_flags(args: &TrustExportArgs) -> anyhow::Result<TrustMaterial> {
         },
         oidc_issuer: oidc_url,
     })
+}
+
+/// Refuses anything but an absolute http(s) URL: clients append paths to it.
+fn http_url(text: &str, flag: &str) -> anyhow::Result<()> {
+    let url = url::Url::parse(text).with_context(|| format!("{flag} {text:?} is not a URL"))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https") && url.host_str().is_some(),
+        "{flag} {text:?} is not an http(s) URL with a host"
+    );
+    Ok(())
 }
 
 /// Writes every file of a trust directory into `out` (made if missing;
