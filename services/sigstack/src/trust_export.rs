@@ -61,6 +61,22 @@ pub fn from_data_dir(dir: &DataDir, metadata: &Metadata) -> anyhow::Result<Trust
         let signer = keys::load_note_signer_with(&dir.key(name), &password, "key")?;
         Ok(signer.public_key_spki_der().to_vec())
     };
+    with_log_keys(
+        dir,
+        metadata,
+        public_key(keys::REKOR_KEY)?,
+        public_key(keys::CTLOG_KEY)?,
+    )
+}
+
+/// [`from_data_dir`] with the two logs' DER SPKIs from signers already
+/// opened (`up` has them; decrypting a key file again costs a KDF run).
+pub fn with_log_keys(
+    dir: &DataDir,
+    metadata: &Metadata,
+    rekor_spki: Vec<u8>,
+    ct_spki: Vec<u8>,
+) -> anyhow::Result<TrustMaterial> {
     let base = metadata.base_url();
     let valid_from = metadata.keys_created_at;
     Ok(TrustMaterial {
@@ -70,12 +86,12 @@ pub fn from_data_dir(dir: &DataDir, metadata: &Metadata) -> anyhow::Result<Trust
             oidc_url: metadata.issuer_url.clone(),
             tlog: LogInput {
                 base_url: base.clone(),
-                spki_der: public_key(keys::REKOR_KEY)?,
+                spki_der: rekor_spki,
                 valid_from,
             },
             ctlog: LogInput {
                 base_url: base,
-                spki_der: public_key(keys::CTLOG_KEY)?,
+                spki_der: ct_spki,
                 valid_from,
             },
             operator: metadata.hostname.clone(),

@@ -68,6 +68,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         }
     };
     let stack = Stack::load(&dir, &metadata, issuers)?;
+    // The files clients trust name exactly the keys these signers hold.
+    let material = trust_export::with_log_keys(
+        &dir,
+        &metadata,
+        stack.rekor_signer.public_key_spki_der().to_vec(),
+        stack.ct_signer.public_key_spki_der().to_vec(),
+    )?;
 
     let full: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
     let router = bootstrap_router(Arc::clone(&stack.dev_issuer), Arc::clone(&full));
@@ -101,7 +108,6 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let ct_log = routers.ct_log.clone();
     let rekor_router = sigstack_rekor::api::router(Arc::clone(&rekor), rekor.body_limit());
     // Before /healthz turns 200: ready means the trust files are there too.
-    let material = trust_export::from_data_dir(&dir, &metadata)?;
     let written = trust_export::write(&dir.trust(), &material)?;
     // The Rekor router's fallback answers every unknown path with 404 JSON.
     let _ = full.set(routers.http.merge(routers.grpc).merge(rekor_router));
