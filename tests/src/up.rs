@@ -44,8 +44,16 @@ impl Up {
     /// # Panics
     /// As [`Up::start`].
     pub async fn start_with(data_dir: &Path, port: Option<u16>) -> Self {
+        Self::start_args(data_dir, port, &[]).await
+    }
+
+    /// As [`Up::start_with`], with further arguments to `up`.
+    ///
+    /// # Panics
+    /// As [`Up::start`].
+    pub async fn start_args(data_dir: &Path, port: Option<u16>, extra: &[&str]) -> Self {
         let mut command = Command::new(sigstack_bin());
-        command.args(["up", "--data-dir"]).arg(data_dir);
+        command.args(["up", "--data-dir"]).arg(data_dir).args(extra);
         if let Some(port) = port {
             command.args(["--listen", &format!("127.0.0.1:{port}")]);
         }

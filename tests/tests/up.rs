@@ -464,3 +464,24 @@ async fn trust_files_match_what_the_stack_signs_with() {
         "https://dex.corp.example"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_without_flags_keeps_the_recorded_host_and_port() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let port = free_port();
+    let up = Up::start_args(&data, Some(port), &["--hostname", "localhost"]).await;
+    up.kill();
+    let up = Up::start_with(&data, None).await;
+    assert_eq!(up.port, port);
+    let root = read_json(&data.join("trust").join("trusted_root.json"));
+    assert_eq!(
+        root["tlogs"][0]["baseUrl"],
+        format!("http://localhost:{port}")
+    );
+    let head = get_json(&up, "/api/v1/log").await;
+    let checkpoint = head["signedTreeHead"].as_str().expect("signedTreeHead");
+    assert!(checkpoint.starts_with("localhost - "), "{checkpoint}");
+    let discovery = get_json(&up, "/oidc/.well-known/openid-configuration").await;
+    assert_eq!(discovery["issuer"], format!("http://localhost:{port}/oidc"));
+}

@@ -41,10 +41,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         // A constant that parses.
         (None, None) => DEFAULT_LISTEN.parse().context("default listen address")?,
     };
+    // A restart without flags keeps the recorded host, so the published URLs
+    // (and the log's checkpoint name) stay what clients already trust.
     let hostname = match (&args.hostname, &existing) {
         (Some(host), _) => host.clone(),
-        (None, _) if !listen.ip().is_unspecified() => listen.ip().to_string(),
         (None, Some(metadata)) if args.listen.is_none() => metadata.hostname.clone(),
+        (None, _) if !listen.ip().is_unspecified() => listen.ip().to_string(),
         (None, _) => anyhow::bail!(
             "--listen {listen} is a wildcard: give --hostname, the host clients reach the stack at"
         ),
