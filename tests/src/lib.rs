@@ -5,6 +5,7 @@
 
 pub mod ca;
 pub mod rekor;
+pub mod up;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

@@ -18,6 +18,7 @@
 //! - [`ct`]: Certificate Transparency leaves, SCTs and SCT lists (RFC 6962).
 //! - [`entry`]: Rekor v1 entry kinds (canonical bodies, search keys), their
 //!   verification material, SETs and entry IDs.
+//! - [`trust`]: trusted_root.json, signing_config v0.2 and ClientTrustConfig.
 
 pub mod certificate;
 pub mod checkpoint;
@@ -32,3 +33,4 @@ pub mod merkle;
 pub mod note;
 pub mod note_keys;
 pub mod tile;
+pub mod trust;

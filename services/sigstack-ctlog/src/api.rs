@@ -18,8 +18,14 @@ use crate::model::AddChainRequest;
 
 type Params = Query<HashMap<String, String>>;
 
-/// The router of the v1 API for one log.
+/// The router of the v1 API for one log; other paths answer 404 JSON.
 pub fn router<S: EngineStore>(log: Arc<CtLog<S>>) -> Router {
+    routes(log).fallback(not_found)
+}
+
+/// [`router`] without its fallback, to merge next to other services' routes
+/// (axum refuses to merge two routers that both have one).
+pub fn routes<S: EngineStore>(log: Arc<CtLog<S>>) -> Router {
     let limit = log.body_limit();
     Router::new()
         .route("/ct/v1/add-chain", post(add_chain::<S>))
@@ -29,9 +35,13 @@ pub fn router<S: EngineStore>(log: Arc<CtLog<S>>) -> Router {
         .route("/ct/v1/get-proof-by-hash", get(proof_by_hash::<S>))
         .route("/ct/v1/get-entries", get(entries::<S>))
         .route("/ct/v1/get-roots", get(roots::<S>))
-        .fallback(|| async { CtError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(log)
+}
+
+/// The 404 JSON answer of a path no route matches.
+pub async fn not_found() -> Response {
+    CtError::NotFound("no such endpoint".into()).into_response()
 }
 
 async fn add_chain<S: EngineStore>(

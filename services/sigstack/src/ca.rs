@@ -96,8 +96,9 @@ pub async fn serve_ca(args: ServeCaArgs) -> anyhow::Result<()> {
                 ct_log
             }
             Some(grpc_listen) => {
+                let http = with_ct_fallback(routers.http, routers.ct_log.is_some());
                 tokio::try_join!(
-                    serve(listen, routers.http, "CA (REST)"),
+                    serve(listen, http, "CA (REST)"),
                     serve(grpc_listen, routers.grpc, "CA (gRPC)"),
                 )?;
                 routers.ct_log
@@ -150,7 +151,7 @@ pub async fn ca_router<S: EngineStore + IssuanceStore + Clone + 'static>(
         sigstack_ca::grpc::grpc_routes(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT).await;
     let mut http = sigstack_ca::api::router(service, sigstack_ca::api::REQUEST_TIMEOUT);
     if let Some(log) = &ct_log {
-        http = http.merge(sigstack_ctlog::api::router(log.clone()));
+        http = http.merge(sigstack_ctlog::api::routes(log.clone()));
     }
     Ok(CaRouters { http, grpc, ct_log })
 }
@@ -158,7 +159,8 @@ pub async fn ca_router<S: EngineStore + IssuanceStore + Clone + 'static>(
 /// The CA's two edges and the CT log when it runs in this process.
 #[derive(Debug)]
 pub struct CaRouters<S> {
-    /// REST v2 and v1 (and the CT log's `/ct/v1/`).
+    /// REST v2 and v1 (and the CT log's `/ct/v1/`), without a fallback so
+    /// that `up` can merge it next to the transparency log's.
     pub http: Router,
     /// gRPC `dev.sigstore.fulcio.v2.CA` and `grpc.health.v1.Health`.
     pub grpc: Router,
@@ -169,7 +171,17 @@ impl<S> CaRouters<S> {
     /// Both edges on one listener: HTTP/1.1 for REST and h2c for gRPC, told
     /// apart by path (Fulcio does this when its two ports are equal).
     pub fn merged(self) -> (Router, Option<Arc<CtLog<S>>>) {
-        (self.http.merge(self.grpc), self.ct_log)
+        let router = self.http.merge(self.grpc);
+        (with_ct_fallback(router, self.ct_log.is_some()), self.ct_log)
+    }
+}
+
+/// Unknown paths answer the CT log's 404 JSON when it runs in this process.
+fn with_ct_fallback(router: Router, ct_in_process: bool) -> Router {
+    if ct_in_process {
+        router.fallback(sigstack_ctlog::api::not_found)
+    } else {
+        router
     }
 }
 

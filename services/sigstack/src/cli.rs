@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod stack;
+pub use stack::{TokenArgs, TrustCommand, TrustExportArgs, UpArgs};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sigstack",
@@ -29,6 +32,14 @@ pub enum LogFormat {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole stack in one process on one port, over an embedded SQLite
+    /// database in a data directory (made on the first start).
+    Up(UpArgs),
+    /// A fresh ID token from the dev OIDC issuer of a data directory.
+    Token(TokenArgs),
+    /// Trust documents for clients.
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// Run one service against its database.
     #[command(subcommand)]
     Serve(ServeCommand),

@@ -14,7 +14,7 @@ use sigstack_signer::{SecretBytes, generate_p384, read_secret_file};
 use crate::cli::{KeyGenerateArgs, KeyInitArgs, KeySource, Pkcs11InitArgs};
 
 /// A password file's first line (the trailing newline is not part of it).
-fn read_password(path: &Path) -> anyhow::Result<SecretBytes> {
+pub fn read_password(path: &Path) -> anyhow::Result<SecretBytes> {
     read_secret_file(path).context("reading the password file")
 }
 
@@ -36,13 +36,13 @@ fn new_log_key(password: &SecretBytes) -> anyhow::Result<(String, String)> {
     Ok((pem, signer.log_id().to_hex()))
 }
 
-const ROOT_CERT: &str = "ca-root.pem";
-const ROOT_KEY: &str = "ca-root.key.pem";
-const INTERMEDIATE_CERT: &str = "ca-intermediate.pem";
-const INTERMEDIATE_KEY: &str = "ca-intermediate.key.pem";
-const CHAIN: &str = "ca-chain.pem";
-const CTLOG_KEY: &str = "ctlog.key.pem";
-const REKOR_KEY: &str = "rekor.key.pem";
+pub const ROOT_CERT: &str = "ca-root.pem";
+pub const ROOT_KEY: &str = "ca-root.key.pem";
+pub const INTERMEDIATE_CERT: &str = "ca-intermediate.pem";
+pub const INTERMEDIATE_KEY: &str = "ca-intermediate.key.pem";
+pub const CHAIN: &str = "ca-chain.pem";
+pub const CTLOG_KEY: &str = "ctlog.key.pem";
+pub const REKOR_KEY: &str = "rekor.key.pem";
 
 /// `keys init`: the CA hierarchy of ca.md §12.1 and both logs' keys. Every
 /// file is new; nothing is generated (in a token either) while any of them
@@ -50,9 +50,26 @@ const REKOR_KEY: &str = "rekor.key.pem";
 pub fn init(args: &KeyInitArgs) -> anyhow::Result<()> {
     let password = read_password(&args.password_file)?;
     let hsm = Pkcs11Target::from_args(&args.pkcs11)?;
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("creating {}", args.out_dir.display()))?;
-    let path = |name: &str| args.out_dir.join(name);
+    init_files(
+        &args.out_dir,
+        &password,
+        &args.common_name,
+        args.years,
+        hsm.as_ref(),
+    )
+}
+
+/// The files of `keys init` in `out_dir` (created if missing), every private
+/// key encrypted with `password`; the intermediate's key in `hsm` when given.
+pub fn init_files(
+    out_dir: &Path,
+    password: &SecretBytes,
+    common_name: &str,
+    years: i64,
+    hsm: Option<&Pkcs11Target>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let path = |name: &str| out_dir.join(name);
     let mut names = vec![
         ROOT_CERT,
         ROOT_KEY,
@@ -74,10 +91,10 @@ pub fn init(args: &KeyInitArgs) -> anyhow::Result<()> {
 
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let now = i64::try_from(now)?;
-    let cn = &args.common_name;
-    let (root, intermediate_der, intermediate_key) = match &hsm {
+    let cn = common_name;
+    let (root, intermediate_der, intermediate_key) = match hsm {
         None => {
-            let h = new_hierarchy(cn, now, args.years)?;
+            let h = new_hierarchy(cn, now, years)?;
             (
                 h.root,
                 h.intermediate.certificate_der.clone(),
@@ -85,11 +102,10 @@ pub fn init(args: &KeyInitArgs) -> anyhow::Result<()> {
             )
         }
         Some(target) => {
-            let root = new_root(cn, now, args.years)?;
+            let root = new_root(cn, now, years)?;
             let pin = read_secret_file(&target.pin_file).context("reading the PIN file")?;
             let key = generate_p384(&target.module, &target.token, pin.expose(), &target.label)?;
-            let der =
-                intermediate_for_key(&root, &key.subject_public_key_info, cn, now, args.years)?;
+            let der = intermediate_for_key(&root, &key.subject_public_key_info, cn, now, years)?;
             println!(
                 "made the intermediate's P-384 key in token {:?} of {}: label {:?}, id {}",
                 target.token,
@@ -107,7 +123,7 @@ pub fn init(args: &KeyInitArgs) -> anyhow::Result<()> {
     write_key(
         &path(ROOT_KEY),
         &root,
-        &password,
+        password,
         "root key: keep it offline",
     )?;
     write_public(
@@ -119,7 +135,7 @@ pub fn init(args: &KeyInitArgs) -> anyhow::Result<()> {
         write_key(
             &path(INTERMEDIATE_KEY),
             key,
-            &password,
+            password,
             "intermediate key, the CA's signing key",
         )?;
     }
@@ -129,7 +145,7 @@ pub fn init(args: &KeyInitArgs) -> anyhow::Result<()> {
         (CTLOG_KEY, "CT log key"),
         (REKOR_KEY, "transparency log key"),
     ] {
-        let (pem, log_id) = new_log_key(&password)?;
+        let (pem, log_id) = new_log_key(password)?;
         write_private(&path(name), pem.as_bytes())?;
         println!(
             "wrote {} ({role}, ECDSA P-256, log ID {log_id})",
@@ -140,7 +156,7 @@ pub fn init(args: &KeyInitArgs) -> anyhow::Result<()> {
 }
 
 /// Where `--pkcs11-…` asks for the intermediate's key.
-struct Pkcs11Target {
+pub struct Pkcs11Target {
     module: PathBuf,
     token: String,
     pin_file: PathBuf,
@@ -198,11 +214,11 @@ fn write_public(path: &Path, text: &str, what: &str) -> anyhow::Result<()> {
 }
 
 /// Writes a new file readable by its owner only; refuses to overwrite.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_new(path, bytes, Some(0o600))
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
+pub fn write_new(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -219,15 +235,24 @@ fn write_new(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyhow::Result<()>
 
 /// The ECDSA P-256 note signer named `name` from an encrypted key file.
 pub fn load_note_signer(source: &KeySource, name: &str) -> anyhow::Result<EcdsaP256NoteSigner> {
-    let pem = std::fs::read_to_string(&source.key_file)
-        .with_context(|| format!("reading key file {}", source.key_file.display()))?;
     let password = read_password(&source.password_file)?;
+    load_note_signer_with(&source.key_file, &password, name)
+}
+
+/// [`load_note_signer`] with the password in hand.
+pub fn load_note_signer_with(
+    key_file: &Path,
+    password: &SecretBytes,
+    name: &str,
+) -> anyhow::Result<EcdsaP256NoteSigner> {
+    let pem = std::fs::read_to_string(key_file)
+        .with_context(|| format!("reading key file {}", key_file.display()))?;
     let der = decrypt_pkcs8_pem(&pem, password.expose())
-        .with_context(|| format!("opening {}", source.key_file.display()))?;
+        .with_context(|| format!("opening {}", key_file.display()))?;
     EcdsaP256NoteSigner::from_pkcs8(name, der.as_bytes()).with_context(|| {
         format!(
             "{} is not an ECDSA P-256 key (the only v1 log key type every client accepts)",
-            source.key_file.display()
+            key_file.display()
         )
     })
 }

@@ -5,20 +5,39 @@ mod backend;
 mod bench;
 mod ca;
 mod cli;
+mod data_dir;
 mod keys;
 mod serve;
 mod telemetry;
+mod token;
+mod trust_export;
+mod up;
 
 use clap::Parser as _;
 
-fn main() -> anyhow::Result<()> {
+/// A failed command prints one line, its error chain joined by `: `, and
+/// exits 1 (never a panic or a multi-line `Debug` dump).
+fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     telemetry::init(cli.log_format);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sigstack: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            cli::Command::Up(args) => up::up(args).await,
+            cli::Command::Token(args) => token::token(&args),
+            cli::Command::Trust(cli::TrustCommand::Export(args)) => trust_export::export(&args),
             cli::Command::Serve(cli::ServeCommand::Log(args)) => serve::log(args).await,
             cli::Command::Serve(cli::ServeCommand::Ca(args)) => ca::serve_ca(args).await,
             cli::Command::Serve(cli::ServeCommand::Ct(args)) => ca::serve_ct(args).await,
