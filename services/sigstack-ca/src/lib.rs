@@ -7,6 +7,8 @@
 //!
 //! - [`proof_of_possession`]: the requester's key, proven by a signed challenge or a CSR (ca.md §5).
 //! - [`grpc`]: the native gRPC edge, `dev.sigstore.fulcio.v2.CA` and health, on the REST port (ca.md §2.1).
+//! - [`recorder`]: the intents and certificate records of concurrent requests, grouped into one
+//!   commit per batch; each request hears its own outcome only after that commit.
 //!
 //! What this crate does not do yet: issuance, signers, the SCT port, the APIs.
 //! Every error a client can cause is an [`IdentityError`], answered as HTTP 400 (ca.md §14).
@@ -20,6 +22,7 @@ pub mod issuer_config;
 pub mod oidc;
 pub mod principal;
 pub mod proof_of_possession;
+pub mod recorder;
 pub mod sct_source;
 
 pub use error::IdentityError;
@@ -29,3 +32,4 @@ pub use issuance::{
 pub use issuer_config::{IssuerConfig, IssuerType, ResolvedIssuer};
 pub use oidc::{Claims, TokenVerifier, VerifiedToken, VerifierOptions};
 pub use principal::{Principal, San};
+pub use recorder::{Recorder, RecorderConfig};
