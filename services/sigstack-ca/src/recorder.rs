@@ -35,7 +35,7 @@ use crate::IssuanceError;
 pub struct RecorderConfig {
     /// The most records of one kind in one transaction.
     pub max_batch: usize,
-    /// How long a batch waits for more records after its first. Short: an
+    /// How long a batch waits for more records after its first. An
     /// intent's wait is added to its request's latency before any signing.
     pub max_wait: Duration,
     /// Records of each kind queued before a caller must wait for room.
@@ -43,10 +43,16 @@ pub struct RecorderConfig {
 }
 
 impl Default for RecorderConfig {
+    /// No wait: a batch is what queued while the previous one committed.
+    /// Under load that groups as well as a wait does, and alone it adds
+    /// nothing. Measured with `sigstack bench ca` on PostgreSQL with fsync,
+    /// 2 cores: at `--concurrency 64`, 2,050–2,170 certificates/s with
+    /// either; at `--rate 200`, p50 12.7 ms with no wait and 16.4 ms with
+    /// 1 ms (tokio's timer rounds a 1 ms wait up, twice per request).
     fn default() -> Self {
         Self {
             max_batch: 256,
-            max_wait: Duration::from_millis(1),
+            max_wait: Duration::ZERO,
             queue_depth: 4096,
         }
     }
