@@ -26,6 +26,7 @@ use crate::error::{INTERNAL, INVALID_ARGUMENT};
 use crate::oidc::{TokenVerifier, VerifiedToken};
 use crate::principal::{self, Principal, SIGSTORE_ARC, San};
 use crate::proof_of_possession::{self, PossessionError, ProvenKey};
+use crate::recorder::{Recorder, RecorderConfig};
 use crate::{IdentityError, IssuerConfig};
 
 /// How the requester proves it holds its key (ca.md §5).
@@ -178,7 +179,9 @@ pub struct CertificateService<S> {
     /// Signing CA first, root last (ca.md §12.2).
     ca_chain: Vec<Vec<u8>>,
     sct: Arc<dyn SctSource>,
-    store: S,
+    store: Arc<S>,
+    /// Writes intents and certificate records in batches over `store`.
+    recorder: Recorder,
 }
 
 impl<S> std::fmt::Debug for CertificateService<S> {
@@ -189,13 +192,17 @@ impl<S> std::fmt::Debug for CertificateService<S> {
     }
 }
 
-impl<S: IssuanceStore> CertificateService<S> {
+impl<S: IssuanceStore + 'static> CertificateService<S> {
     /// `ca_chain` is the signing CA's certificate first, then its issuers to
-    /// the root; `ca` must sign with the first one's key.
+    /// the root; `ca` must sign with the first one's key. Starts the
+    /// [`Recorder`] over `store`.
     ///
     /// # Errors
     /// [`IssuanceError::Ca`] when the chain is empty or does not start with
     /// the signing CA's certificate.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the recorder's tasks are spawned on it).
     pub fn new(
         verifier: TokenVerifier,
         ca: CertificateAuthority,
@@ -208,15 +215,20 @@ impl<S: IssuanceStore> CertificateService<S> {
                 "the CA chain must start with the signing CA's certificate".into(),
             ));
         }
+        let store = Arc::new(store);
+        let recorder = Recorder::start(Arc::clone(&store), RecorderConfig::default());
         Ok(Self {
             verifier,
             ca: Arc::new(ca),
             ca_chain,
             sct,
             store,
+            recorder,
         })
     }
+}
 
+impl<S: IssuanceStore> CertificateService<S> {
     pub fn issuer_config(&self) -> &IssuerConfig {
         self.verifier.config()
     }
@@ -232,6 +244,13 @@ impl<S: IssuanceStore> CertificateService<S> {
 
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Stops recording: the queued intents and certificates are written
+    /// and answered. A record sent later fails, so an issuance then fails
+    /// before signing, or after, with its certificate unanswered.
+    pub async fn shutdown(&self) {
+        self.recorder.shutdown().await;
     }
 
     /// Issues a certificate for `request` (ca.md §5–§9).
@@ -253,13 +272,14 @@ impl<S: IssuanceStore> CertificateService<S> {
             issuer: token.issuer.url.clone(),
             key_hash: Sha256::digest(&key.spki_der).into(),
         };
-        self.store.record_intent(&intent).await?;
+        // Returns once the batch holding the intent has committed.
+        self.recorder.record_intent(intent.clone()).await?;
         let intended = started.elapsed();
         match self.sign(&profile).await {
             Ok(chain) => {
                 let signed = started.elapsed();
                 let record = audit_record(&intent, &profile, &chain[0]);
-                self.store.record_certificate(&record).await?;
+                self.recorder.record_certificate(record).await?;
                 tracing::info!(
                     serial = %hex(&profile.serial),
                     issuer = %intent.issuer,

@@ -9,7 +9,9 @@
 //!
 //! Issuance:
 //! - [`issuance`]: [`CertificateService`], intent → precertificate → SCT → certificate (ca.md §8, §9);
-//! - [`sct_source`]: the CT log in this process, or one over HTTP (ca.md §9.3).
+//! - [`sct_source`]: the CT log in this process, or one over HTTP (ca.md §9.3);
+//! - [`recorder`]: the intents and certificate records of concurrent requests, grouped into one
+//!   commit per batch; each request hears its own outcome only after that commit.
 //!
 //! Edges:
 //! - [`api`]: REST v2 and legacy v1 (ca.md §2.3, §3);
@@ -28,6 +30,7 @@ pub mod issuer_config;
 pub mod oidc;
 pub mod principal;
 pub mod proof_of_possession;
+pub mod recorder;
 pub mod sct_source;
 
 pub use error::IdentityError;
@@ -37,3 +40,4 @@ pub use issuance::{
 pub use issuer_config::{IssuerConfig, IssuerType, ResolvedIssuer};
 pub use oidc::{Claims, TokenVerifier, VerifiedToken, VerifierOptions};
 pub use principal::{Principal, San};
+pub use recorder::{Recorder, RecorderConfig};

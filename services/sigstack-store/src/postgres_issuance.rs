@@ -3,49 +3,99 @@
 use sqlx::Row;
 
 use crate::issuance::{
-    IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate, decode_certificate,
-    decode_state, no_open_intent,
+    BatchOutcome, IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate,
+    decode_certificate, decode_state, no_open_intent, outcomes, serial_taken,
 };
 use crate::{PostgresStore, StoreError};
 
 impl IssuanceStore for PostgresStore {
-    async fn record_intent(&self, intent: &IssuanceIntent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO issuance_intents (serial, principal, issuer, key_hash, state) VALUES ($1, $2, $3, $4, 'intended')",
+    async fn record_intents(&self, intents: &[IssuanceIntent]) -> Result<BatchOutcome, StoreError> {
+        if intents.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement, so one round trip and one commit for the batch. A
+        // used serial (stored before, or earlier in this batch) inserts no
+        // row and is not returned; only that intent is refused.
+        let written: Vec<Vec<u8>> = sqlx::query_scalar(
+            "INSERT INTO issuance_intents (serial, principal, issuer, key_hash, state) \
+             SELECT s, p, i, k, 'intended' \
+             FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::bytea[]) AS u(s, p, i, k) \
+             ON CONFLICT (serial) DO NOTHING RETURNING serial",
         )
-        .bind(intent.serial.as_slice())
-        .bind(intent.principal.as_str())
-        .bind(intent.issuer.as_str())
-        .bind(intent.key_hash.as_slice())
-        .execute(&self.pool)
+        .bind(
+            intents
+                .iter()
+                .map(|i| i.serial.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            intents
+                .iter()
+                .map(|i| i.principal.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            intents
+                .iter()
+                .map(|i| i.issuer.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            intents
+                .iter()
+                .map(|i| i.key_hash.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&self.pool)
         .await?;
-        Ok(())
+        Ok(outcomes(
+            intents.iter().map(|i| i.serial.as_slice()),
+            written.into_iter().collect(),
+            serial_taken,
+        ))
     }
 
-    async fn record_certificate(&self, c: &IssuedCertificate) -> Result<(), StoreError> {
-        // One statement, so one round trip and atomic by itself: the intent
-        // is closed and the certificate stored together, or neither (no open
-        // intent inserts no row; a failed insert undoes the update).
-        let stored = sqlx::query(
-            "WITH issued AS ( \
-                 UPDATE issuance_intents SET state = 'issued' \
-                 WHERE serial = $1 AND state = 'intended' RETURNING serial) \
-             INSERT INTO certificates (serial, san, issuer, not_before, not_after, fingerprint, der) \
-             SELECT serial, $2, $3, $4, $5, $6, $7 FROM issued",
-        )
-        .bind(c.serial.as_slice())
-        .bind(c.san.as_str())
-        .bind(c.issuer.as_str())
-        .bind(c.not_before)
-        .bind(c.not_after)
-        .bind(c.fingerprint.as_slice())
-        .bind(c.der.as_slice())
-        .execute(&self.pool)
-        .await?;
-        if stored.rows_affected() != 1 {
-            return Err(no_open_intent(&c.serial));
+    async fn record_certificates(
+        &self,
+        certificates: &[IssuedCertificate],
+    ) -> Result<BatchOutcome, StoreError> {
+        if certificates.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(())
+        // One statement, atomic by itself: each open intent is closed and its
+        // certificate stored together, or, if the statement fails, none is.
+        // A serial without an open intent inserts no row; a serial repeated
+        // in the batch counts once (its first row, by ordinality), so the
+        // repeat finds its intent no longer open.
+        let written: Vec<Vec<u8>> = sqlx::query_scalar(
+            "WITH input AS ( \
+                 SELECT DISTINCT ON (serial) serial, san, issuer, not_before, not_after, fingerprint, der \
+                 FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bytea[]) \
+                     WITH ORDINALITY AS u(serial, san, issuer, not_before, not_after, fingerprint, der, n) \
+                 ORDER BY serial, n), \
+             issued AS ( \
+                 UPDATE issuance_intents SET state = 'issued' FROM input \
+                 WHERE issuance_intents.serial = input.serial AND issuance_intents.state = 'intended' \
+                 RETURNING issuance_intents.serial) \
+             INSERT INTO certificates (serial, san, issuer, not_before, not_after, fingerprint, der) \
+             SELECT input.serial, san, issuer, not_before, not_after, fingerprint, der \
+             FROM input JOIN issued ON issued.serial = input.serial \
+             RETURNING serial",
+        )
+        .bind(certificates.iter().map(|c| c.serial.as_slice()).collect::<Vec<_>>())
+        .bind(certificates.iter().map(|c| c.san.as_str()).collect::<Vec<_>>())
+        .bind(certificates.iter().map(|c| c.issuer.as_str()).collect::<Vec<_>>())
+        .bind(certificates.iter().map(|c| c.not_before).collect::<Vec<_>>())
+        .bind(certificates.iter().map(|c| c.not_after).collect::<Vec<_>>())
+        .bind(certificates.iter().map(|c| c.fingerprint.as_slice()).collect::<Vec<_>>())
+        .bind(certificates.iter().map(|c| c.der.as_slice()).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(outcomes(
+            certificates.iter().map(|c| c.serial.as_slice()),
+            written.into_iter().collect(),
+            no_open_intent,
+        ))
     }
 
     async fn record_failure(&self, serial: &[u8], reason: &str) -> Result<(), StoreError> {

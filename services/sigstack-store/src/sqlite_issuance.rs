@@ -3,51 +3,78 @@
 use sqlx::Row;
 
 use crate::issuance::{
-    IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate, decode_certificate,
-    decode_state, no_open_intent,
+    BatchOutcome, IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate,
+    decode_certificate, decode_state, no_open_intent, serial_taken,
 };
 use crate::{SqliteStore, StoreError};
 
 impl IssuanceStore for SqliteStore {
-    async fn record_intent(&self, intent: &IssuanceIntent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO issuance_intents (serial, principal, issuer, key_hash, state) VALUES (?, ?, ?, ?, 'intended')",
-        )
-        .bind(intent.serial.as_slice())
-        .bind(intent.principal.as_str())
-        .bind(intent.issuer.as_str())
-        .bind(intent.key_hash.as_slice())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    async fn record_intents(&self, intents: &[IssuanceIntent]) -> Result<BatchOutcome, StoreError> {
+        if intents.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One transaction, one commit. `DO NOTHING` lets a used serial refuse
+        // its own intent without failing the statement, and so the batch.
+        let mut tx = self.pool.begin().await?;
+        let mut outcome = Vec::with_capacity(intents.len());
+        for intent in intents {
+            let inserted = sqlx::query(
+                "INSERT INTO issuance_intents (serial, principal, issuer, key_hash, state) \
+                 VALUES (?, ?, ?, ?, 'intended') ON CONFLICT (serial) DO NOTHING",
+            )
+            .bind(intent.serial.as_slice())
+            .bind(intent.principal.as_str())
+            .bind(intent.issuer.as_str())
+            .bind(intent.key_hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            outcome.push(if inserted.rows_affected() == 1 {
+                Ok(())
+            } else {
+                Err(serial_taken(&intent.serial))
+            });
+        }
+        tx.commit().await?;
+        Ok(outcome)
     }
 
-    async fn record_certificate(&self, c: &IssuedCertificate) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE issuance_intents SET state = 'issued' WHERE serial = ? AND state = 'intended'",
-        )
-        .bind(c.serial.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(no_open_intent(&c.serial));
+    async fn record_certificates(
+        &self,
+        certificates: &[IssuedCertificate],
+    ) -> Result<BatchOutcome, StoreError> {
+        if certificates.is_empty() {
+            return Ok(Vec::new());
         }
-        sqlx::query(
-            "INSERT INTO certificates (serial, san, issuer, not_before, not_after, fingerprint, der) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.serial.as_slice())
-        .bind(c.san.as_str())
-        .bind(c.issuer.as_str())
-        .bind(c.not_before)
-        .bind(c.not_after)
-        .bind(c.fingerprint.as_slice())
-        .bind(c.der.as_slice())
-        .execute(&mut *tx)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        let mut outcome = Vec::with_capacity(certificates.len());
+        for c in certificates {
+            let updated = sqlx::query(
+                "UPDATE issuance_intents SET state = 'issued' WHERE serial = ? AND state = 'intended'",
+            )
+            .bind(c.serial.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                outcome.push(Err(no_open_intent(&c.serial)));
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO certificates (serial, san, issuer, not_before, not_after, fingerprint, der) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(c.serial.as_slice())
+            .bind(c.san.as_str())
+            .bind(c.issuer.as_str())
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(c.fingerprint.as_slice())
+            .bind(c.der.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            outcome.push(Ok(()));
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(outcome)
     }
 
     async fn record_failure(&self, serial: &[u8], reason: &str) -> Result<(), StoreError> {

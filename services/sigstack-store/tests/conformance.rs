@@ -448,6 +448,132 @@ async fn issuance_intent_comes_first<S: IssuanceStore>(s: &S) {
     assert_eq!(s.issued_count().await.expect("count"), 1);
 }
 
+fn intent_for(serial: &[u8]) -> IssuanceIntent {
+    let tag = serial.first().copied().unwrap_or_default();
+    IssuanceIntent {
+        serial: serial.to_vec(),
+        principal: format!("user-{tag}@example.com"),
+        issuer: "https://issuer.example".into(),
+        key_hash: [tag; 32],
+    }
+}
+
+fn certificate_for(serial: &[u8]) -> IssuedCertificate {
+    IssuedCertificate {
+        serial: serial.to_vec(),
+        san: format!("user-{}@example.com", serial[0]),
+        issuer: "https://issuer.example".into(),
+        not_before: 1_767_225_600,
+        not_after: 1_767_226_200,
+        fingerprint: [serial[0]; 32],
+        der: vec![0x30, 0x01, serial[0]],
+    }
+}
+
+/// Outcomes as labels, to compare a whole batch at once.
+fn labels(outcome: &[Result<(), StoreError>]) -> Vec<&'static str> {
+    outcome
+        .iter()
+        .map(|o| match o {
+            Ok(()) => "ok",
+            Err(StoreError::Conflict(_)) => "conflict",
+            Err(StoreError::Corrupt(_)) => "corrupt",
+            Err(_) => "other",
+        })
+        .collect()
+}
+
+async fn issuance_batches_answer_each_item<S: IssuanceStore>(s: &S) {
+    s.record_intent(&intent_for(&[0x20])).await.expect("intent");
+    // 0x20 is taken before the batch; 0x22 is taken by the batch's own
+    // earlier intent.
+    let batch = [
+        intent_for(&[0x21]),
+        intent_for(&[0x20]),
+        intent_for(&[0x22]),
+        intent_for(&[0x22]),
+        intent_for(&[0x23]),
+    ];
+    let outcome = s.record_intents(&batch).await.expect("batch commits");
+    assert_eq!(labels(&outcome), ["ok", "conflict", "ok", "conflict", "ok"]);
+    for serial in [0x20, 0x21, 0x22, 0x23] {
+        assert_eq!(
+            s.intent_state(&[serial]).await.expect("state"),
+            Some(IntentState::Intended),
+            "serial {serial:#x}"
+        );
+    }
+
+    s.record_failure(&[0x23], "no SCT").await.expect("failure");
+    // 0x24 has no intent, 0x23's failed, and 0x21 comes twice: its second
+    // row finds the intent already issued.
+    let certificates = [
+        certificate_for(&[0x21]),
+        certificate_for(&[0x24]),
+        certificate_for(&[0x22]),
+        certificate_for(&[0x23]),
+        certificate_for(&[0x21]),
+    ];
+    let outcome = s
+        .record_certificates(&certificates)
+        .await
+        .expect("batch commits");
+    assert_eq!(
+        labels(&outcome),
+        ["ok", "corrupt", "ok", "corrupt", "corrupt"]
+    );
+    for serial in [0x21, 0x22] {
+        assert_eq!(
+            s.intent_state(&[serial]).await.expect("state"),
+            Some(IntentState::Issued)
+        );
+        assert_eq!(
+            s.certificate(&[serial]).await.expect("read"),
+            Some(certificate_for(&[serial]))
+        );
+    }
+    assert_eq!(s.intent_state(&[0x24]).await.expect("state"), None);
+    assert_eq!(s.certificate(&[0x24]).await.expect("read"), None);
+    assert_eq!(
+        s.intent_state(&[0x23]).await.expect("state"),
+        Some(IntentState::Failed)
+    );
+    assert_eq!(s.certificate(&[0x23]).await.expect("read"), None);
+    assert_eq!(
+        s.intent_state(&[0x20]).await.expect("state"),
+        Some(IntentState::Intended)
+    );
+    assert_eq!(s.issued_count().await.expect("count"), 2);
+}
+
+async fn empty_issuance_batches<S: IssuanceStore>(s: &S) {
+    assert!(s.record_intents(&[]).await.expect("intents").is_empty());
+    assert!(
+        s.record_certificates(&[])
+            .await
+            .expect("certificates")
+            .is_empty()
+    );
+    assert_eq!(s.issued_count().await.expect("count"), 0);
+}
+
+async fn failed_issuance_batches_store_nothing<S: IssuanceStore>(s: &S) {
+    // An empty serial breaks the schema's check: the whole batch fails,
+    // the valid intents around it included.
+    let batch = [intent_for(&[0x31]), intent_for(&[]), intent_for(&[0x32])];
+    assert!(
+        s.record_intents(&batch).await.is_err(),
+        "a row the schema refuses fails the batch"
+    );
+    assert_eq!(s.intent_state(&[0x31]).await.expect("state"), None);
+    assert_eq!(s.intent_state(&[0x32]).await.expect("state"), None);
+    let outcome = s
+        .record_intents(&[intent_for(&[0x31]), intent_for(&[0x32])])
+        .await
+        .expect("the same serials, retried");
+    assert_eq!(labels(&outcome), ["ok", "ok"]);
+}
+
 async fn frozen_and_unknown_trees<S: TreeCatalog + LogReader + SequencerStore>(s: &S) {
     assert!(matches!(
         s.begin_batch(tree(51)).await,
@@ -526,6 +652,18 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn issuance_intent_comes_first() {
                 super::issuance_intent_comes_first(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn issuance_batches_answer_each_item() {
+                super::issuance_batches_answer_each_item(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn empty_issuance_batches() {
+                super::empty_issuance_batches(&super::$backend().await.store).await;
+            }
+            #[tokio::test]
+            async fn failed_issuance_batches_store_nothing() {
+                super::failed_issuance_batches_store_nothing(&super::$backend().await.store).await;
             }
             #[tokio::test]
             async fn frozen_and_unknown_trees() {

@@ -89,11 +89,11 @@ pub async fn serve_ca(args: ServeCaArgs) -> anyhow::Result<()> {
     let (listen, grpc_listen) = (args.listen, args.grpc_listen.filter(|g| *g != args.listen));
     with_store!(args.store, 16, |store| {
         let routers = ca_router(store, materials, ct, VerifierOptions::default()).await?;
-        let ct_log = match grpc_listen {
+        let stop = routers.stopper();
+        match grpc_listen {
             None => {
-                let (router, ct_log) = routers.merged();
+                let (router, _) = routers.merged();
                 serve(listen, router, "CA (REST and gRPC)").await?;
-                ct_log
             }
             Some(grpc_listen) => {
                 let http = with_ct_fallback(routers.http, routers.ct_log.is_some());
@@ -101,12 +101,9 @@ pub async fn serve_ca(args: ServeCaArgs) -> anyhow::Result<()> {
                     serve(listen, http, "CA (REST)"),
                     serve(grpc_listen, routers.grpc, "CA (gRPC)"),
                 )?;
-                routers.ct_log
             }
-        };
-        if let Some(log) = ct_log {
-            log.engine().shutdown().await;
         }
+        stop.shutdown().await;
         Ok(())
     })
 }
@@ -149,11 +146,34 @@ pub async fn ca_router<S: EngineStore + IssuanceStore + Clone + 'static>(
     )?);
     let grpc =
         sigstack_ca::grpc::grpc_routes(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT).await;
-    let mut http = sigstack_ca::api::router(service, sigstack_ca::api::REQUEST_TIMEOUT);
+    let mut http = sigstack_ca::api::router(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT);
     if let Some(log) = &ct_log {
         http = http.merge(sigstack_ctlog::api::routes(log.clone()));
     }
-    Ok(CaRouters { http, grpc, ct_log })
+    Ok(CaRouters {
+        http,
+        grpc,
+        ct_log,
+        service,
+    })
+}
+
+/// What a CA process stops when its listeners have drained: the issuance
+/// recorder (queued records committed), then the in-process CT log's
+/// engine (its open batch committed).
+#[derive(Debug)]
+pub struct CaStop<S> {
+    service: Arc<CertificateService<S>>,
+    ct_log: Option<Arc<CtLog<S>>>,
+}
+
+impl<S: EngineStore + IssuanceStore + 'static> CaStop<S> {
+    pub async fn shutdown(&self) {
+        self.service.shutdown().await;
+        if let Some(log) = &self.ct_log {
+            log.engine().shutdown().await;
+        }
+    }
 }
 
 /// The CA's two edges and the CT log when it runs in this process.
@@ -165,14 +185,24 @@ pub struct CaRouters<S> {
     /// gRPC `dev.sigstore.fulcio.v2.CA` and `grpc.health.v1.Health`.
     pub grpc: Router,
     pub ct_log: Option<Arc<CtLog<S>>>,
+    service: Arc<CertificateService<S>>,
 }
 
 impl<S> CaRouters<S> {
+    /// Stops what these routes serve, once the listeners are done.
+    pub fn stopper(&self) -> CaStop<S> {
+        CaStop {
+            service: Arc::clone(&self.service),
+            ct_log: self.ct_log.clone(),
+        }
+    }
+
     /// Both edges on one listener: HTTP/1.1 for REST and h2c for gRPC, told
     /// apart by path (Fulcio does this when its two ports are equal).
-    pub fn merged(self) -> (Router, Option<Arc<CtLog<S>>>) {
+    pub fn merged(self) -> (Router, CaStop<S>) {
+        let stop = self.stopper();
         let router = self.http.merge(self.grpc);
-        (with_ct_fallback(router, self.ct_log.is_some()), self.ct_log)
+        (with_ct_fallback(router, self.ct_log.is_some()), stop)
     }
 }
 

@@ -107,7 +107,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         VerifierOptions::default(),
     )
     .await?;
-    let ct_log = routers.ct_log.clone();
+    let stop = routers.stopper();
     let rekor_router = sigstack_rekor::api::router(Arc::clone(&rekor), rekor.body_limit());
     // Before /healthz turns 200: ready means the trust files are there too.
     let written = trust_export::write(&dir.trust(), &material)?;
@@ -118,9 +118,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let served = server.await.context("the server task")?;
     rekor.engine().shutdown().await;
-    if let Some(log) = ct_log {
-        log.engine().shutdown().await;
-    }
+    stop.shutdown().await;
     served?;
     tracing::info!("sigstack up: stopped");
     Ok(())

@@ -77,7 +77,7 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
         signer: Arc::new(EcdsaP256NoteSigner::generate("bench-ct.sigstack.invalid")?),
         origin: "bench-ct.sigstack.invalid".into(),
     };
-    let (router, ct_log) = ca_router(store, materials, ct, VerifierOptions::default())
+    let (router, stop) = ca_router(store, materials, ct, VerifierOptions::default())
         .await?
         .merged();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -144,9 +144,7 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
 
     ca_task.abort();
     issuer_task.abort();
-    if let Some(log) = ct_log {
-        log.engine().shutdown().await;
-    }
+    stop.shutdown().await;
     Ok(())
 }
 
