@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use sigstack_ca::dev_issuer::{DevIssuer, TokenRequest};
 use sigstack_ca::grpc::proto::ca_client::CaClient;
 use sigstack_ca::oidc::VerifierOptions;
@@ -298,16 +296,9 @@ impl RequesterKey {
     }
 
     pub fn spki_pem(&self) -> String {
-        let b64 = STANDARD.encode(self.spki_der());
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).expect("ascii"))
-            .collect();
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            lines.join("\n")
-        )
+        sigstack_core::entry::pki::PublicKey::from_spki_der(&self.spki_der())
+            .expect("P-256 key")
+            .canonical_pem()
     }
 
     /// ECDSA P-256 SHA-256 DER over `message`.

@@ -143,7 +143,8 @@ struct PublicKeyRequest {
 }
 
 /// `algorithm` is ignored by Fulcio (the key says what it is), so any value
-/// of any JSON type is accepted and dropped.
+/// of any JSON type is accepted and dropped. `content` is the PEM or DER
+/// text in v2 and base64 of PEM or DER in v1.
 #[derive(Debug, Default, Deserialize)]
 struct PublicKey {
     #[serde(default)]
@@ -155,7 +156,7 @@ struct PublicKey {
 #[derive(Debug, Default, Deserialize)]
 struct LegacyRequest {
     #[serde(default, rename = "publicKey", alias = "public_key")]
-    public_key: Option<LegacyPublicKey>,
+    public_key: Option<PublicKey>,
     #[serde(default, rename = "signedEmailAddress", alias = "signed_email_address")]
     signed_email_address: Option<String>,
     #[serde(
@@ -164,13 +165,6 @@ struct LegacyRequest {
         alias = "certificate_signing_request"
     )]
     certificate_signing_request: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct LegacyPublicKey {
-    /// base64 of PEM or DER.
-    #[serde(default)]
-    content: Option<String>,
 }
 
 // ---- responses (ca.md §2.2, §2.3) ----

@@ -7,8 +7,6 @@
 //! [`DevIssuer::token`] (a local command, not an HTTP endpoint) gets any
 //! identity. Production deployments configure their own issuers instead.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use axum::Router;
@@ -150,7 +148,7 @@ impl DevIssuer {
     /// # Errors
     /// [`DevIssuerError::Signing`] when the key fails.
     pub fn token(&self, request: &TokenRequest) -> Result<String, DevIssuerError> {
-        self.token_at(request, unix_now())
+        self.token_at(request, crate::issuance::unix_now())
     }
 
     /// [`DevIssuer::token`] issued at `now` (Unix seconds).
@@ -212,12 +210,6 @@ impl DevIssuer {
                 get(move || std::future::ready(axum::Json(jwks.clone()))),
             )
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

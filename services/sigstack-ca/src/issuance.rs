@@ -281,7 +281,7 @@ impl<S: IssuanceStore> CertificateService<S> {
                 let record = audit_record(&intent, &profile, &chain[0]);
                 self.recorder.record_certificate(record).await?;
                 tracing::info!(
-                    serial = %hex(&profile.serial),
+                    serial = %hex::encode(profile.serial),
                     issuer = %intent.issuer,
                     token_us = verified.as_micros(),
                     proof_us = (proven - verified).as_micros(),
@@ -447,12 +447,9 @@ fn audit_record(intent: &IssuanceIntent, profile: &LeafProfile, der: &[u8]) -> I
     }
 }
 
-fn unix_now() -> i64 {
+/// Unix seconds now (0 before 1970, saturating far ahead).
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

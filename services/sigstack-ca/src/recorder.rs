@@ -20,12 +20,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use sigstack_engine::batch::fill_batch;
 use sigstack_engine::error_chain;
 use sigstack_store::StoreError;
 use sigstack_store::issuance::{BatchOutcome, IssuanceIntent, IssuanceStore, IssuedCertificate};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use crate::IssuanceError;
@@ -217,29 +218,13 @@ async fn run<S: IssuanceStore, R: Record>(
             }
         };
         let Some(first) = first else { break };
-        let mut batch = vec![first];
-        let deadline = Instant::now() + config.max_wait;
-        while batch.len() < config.max_batch {
-            match queue.try_recv() {
-                Ok(next) => {
-                    batch.push(next);
-                    continue;
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-                Err(mpsc::error::TryRecvError::Empty) => {}
-            }
-            if stopping || config.max_wait.is_zero() {
-                break;
-            }
-            tokio::select! {
-                next = timeout_at(deadline, queue.recv()) => match next {
-                    Ok(Some(next)) => batch.push(next),
-                    Ok(None) | Err(_) => break,
-                },
-                // Stopping: write what is here now rather than wait.
-                _ = stop.wait_for(|s| *s) => break,
-            }
-        }
+        // Stopping: write what is here now rather than wait.
+        let wait = if stopping {
+            Duration::ZERO
+        } else {
+            config.max_wait
+        };
+        let batch = fill_batch(&mut queue, first, config.max_batch, wait, Some(&mut stop)).await;
         let span = tracing::info_span!("recorder batch", kind = R::KIND, records = batch.len());
         write(&*store, batch).instrument(span).await;
     }

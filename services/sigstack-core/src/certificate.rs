@@ -276,7 +276,7 @@ impl CertificateAuthority {
     ) -> Result<Vec<u8>, CertificateError> {
         self.sign(
             leaf,
-            CustomExtension::from_oid_content(&CT_SCT_LIST, der_octet_string(sct_list)),
+            CustomExtension::from_oid_content(&CT_SCT_LIST, der_octet_string(sct_list)?),
         )
     }
 
@@ -330,7 +330,7 @@ fn sigstore_extension(
     }
     let content = match ext.arc {
         1..=6 => ext.value.as_bytes().to_vec(),
-        8..=24 => der_utf8_string(&ext.value),
+        8..=24 => der_utf8_string(&ext.value)?,
         other => return Err(CertificateError::Extension(other)),
     };
     Ok(Some(CustomExtension::from_oid_content(
@@ -347,34 +347,20 @@ fn oid(arc: u64) -> Vec<u64> {
     oid
 }
 
-fn der_length(len: usize, out: &mut Vec<u8>) {
-    if len < 0x80 {
-        // Short form: the length fits in seven bits.
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
+/// `text` as a DER UTF8String (tag, length, bytes).
+fn der_utf8_string(text: &str) -> Result<Vec<u8>, CertificateError> {
+    use der::Encode as _;
+    der::asn1::Utf8StringRef::new(text)
+        .and_then(|s| s.to_der())
+        .map_err(build)
 }
 
-fn der_tagged(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    der_length(content.len(), &mut out);
-    out.extend_from_slice(content);
-    out
-}
-
-fn der_utf8_string(text: &str) -> Vec<u8> {
-    der_tagged(0x0c, text.as_bytes())
-}
-
-fn der_octet_string(bytes: &[u8]) -> Vec<u8> {
-    der_tagged(0x04, bytes)
+/// `bytes` as a DER OCTET STRING.
+fn der_octet_string(bytes: &[u8]) -> Result<Vec<u8>, CertificateError> {
+    use der::Encode as _;
+    der::asn1::OctetStringRef::new(bytes)
+        .and_then(|s| s.to_der())
+        .map_err(build)
 }
 
 fn rustls_pki_types_der(der: &[u8]) -> rustls_pki_types::CertificateDer<'static> {

@@ -7,6 +7,7 @@
 //!   and hands out a [`TreeWriter`] per tree.
 //! - [`sequencer`]: one task per tree; each batch is sequenced, integrated and
 //!   published inside one store transaction, and acknowledged only after commit.
+//! - [`batch`]: filling a batch from a queue (also used by the CA's recorder).
 //! - [`integrator`]: extends the tiles at the right edge.
 //! - [`publisher`]: signs one checkpoint per batch.
 //! - `sealer`: the personality's hook that attaches bytes (Rekor's SET) to
@@ -15,6 +16,7 @@
 //!
 //! It issues no SQL: everything durable goes through `sigstack-store`'s ports.
 
+pub mod batch;
 mod config;
 mod engine;
 mod error;

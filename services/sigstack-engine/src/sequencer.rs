@@ -22,9 +22,10 @@ use sigstack_store::{
     BatchWrite, LeafRow, SearchKey, SequencerBatch, SequencerStore, StoreError, StoredHead,
 };
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use crate::batch::fill_batch;
 use crate::config::EngineConfig;
 use crate::error::{EngineError, error_chain};
 use crate::integrator::{integrate, load_right_edge, tiles_from_stored};
@@ -98,25 +99,14 @@ impl<S: SequencerStore> Sequencer<S> {
     /// Runs until every sender is dropped, then commits what is queued and returns.
     pub async fn run(mut self, mut queue: mpsc::Receiver<AppendRequest>) {
         while let Some(first) = queue.recv().await {
-            let mut batch = vec![first];
-            let deadline = Instant::now() + self.config.max_wait;
-            while batch.len() < self.config.max_batch {
-                match queue.try_recv() {
-                    Ok(next) => {
-                        batch.push(next);
-                        continue;
-                    }
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => {}
-                }
-                if self.config.max_wait.is_zero() {
-                    break;
-                }
-                match timeout_at(deadline, queue.recv()).await {
-                    Ok(Some(next)) => batch.push(next),
-                    Ok(None) | Err(_) => break,
-                }
-            }
+            let batch = fill_batch(
+                &mut queue,
+                first,
+                self.config.max_batch,
+                self.config.max_wait,
+                None,
+            )
+            .await;
             let span = tracing::info_span!("batch", tree = %self.tree, entries = batch.len());
             self.process(batch).instrument(span).await;
         }

@@ -56,7 +56,7 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
 
     // A CA hierarchy and CT key made for this run only: the benchmark
     // measures issuance, not key custody.
-    let now = unix_now();
+    let now = crate::data_dir::unix_now()?;
     let hierarchy = new_hierarchy("sigstack bench", now - 60, 1)?;
     let ca = CertificateAuthority::from_der(
         &hierarchy.intermediate.certificate_der,
@@ -216,10 +216,4 @@ fn p384_signatures_per_second() -> anyhow::Result<(f64, f64)> {
     }
     let verifying = f64::from(rounds / 3) / started.elapsed().as_secs_f64();
     Ok((signing, verifying))
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
