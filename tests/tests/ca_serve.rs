@@ -1,4 +1,4 @@
-//! `sigstack serve ca` as an operator runs it: keys from `sigstack keys
+//! `sigstack serve` of a CA config as an operator runs it: keys from `sigstack keys
 //! init`, a Fulcio-format issuer file naming an OIDC issuer served here, the
 //! CT log in the same process. A certificate obtained over HTTP chains to
 //! the files `keys init` wrote, and its precertificate is in the CT log
@@ -117,29 +117,41 @@ async fn serve_ca_issues_with_keys_from_keys_init() {
 
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
+    let admin = format!("127.0.0.1:{}", free_port());
+    std::fs::write(
+        dir.path().join("ca.toml"),
+        format!(
+            r#"service = "ca"
+[server]
+listen = "{listen}"
+admin_listen = "{admin}"
+[database]
+backend = "sqlite"
+url = "ca.db"
+[ca]
+chain_file = "keys/ca-chain.pem"
+issuer_config = "issuers.yaml"
+[ca.key]
+backend = "file"
+key_file = "keys/ca-intermediate.key.pem"
+password_file = "password"
+[ca.ct]
+mode = "in_process"
+key_file = "keys/ctlog.key.pem"
+password_file = "password"
+origin = "sigstack-ct"
+"#
+        ),
+    )
+    .expect("config");
+    let check = run(&["check-config", "--files", "ca.toml"], dir.path());
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let mut child = Command::new(sigstack_bin())
-        .args([
-            "serve",
-            "ca",
-            "--backend",
-            "sqlite",
-            "--database-url",
-            "ca.db",
-            "--listen",
-            &listen,
-            "--ca-chain",
-            "keys/ca-chain.pem",
-            "--ca-key-file",
-            "keys/ca-intermediate.key.pem",
-            "--ca-password-file",
-            "password",
-            "--issuer-config",
-            "issuers.yaml",
-            "--ct-key-file",
-            "keys/ctlog.key.pem",
-            "--ct-password-file",
-            "password",
-        ])
+        .args(["serve", "--config", "ca.toml"])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -147,7 +159,7 @@ async fn serve_ca_issues_with_keys_from_keys_init() {
         .expect("start sigstack serve ca");
     let client = reqwest::Client::new();
     let base = format!("http://{listen}");
-    wait_ready(&client, &format!("{base}/api/v2/trustBundle"), &mut child).await;
+    wait_ready(&client, &format!("http://{admin}/readyz"), &mut child).await;
     let _running = Running(child);
 
     let key = RequesterKey::new();
@@ -259,48 +271,42 @@ async fn serve_ca_issues_with_keys_from_keys_init() {
     issuer_task.abort();
 }
 
+/// A config for `bad_starts_name_the_problem`, with `key` as its `[ca.key]`.
+fn bad_start_config(dir: &Path, key: &str) -> std::process::Output {
+    std::fs::write(
+        dir.join("ca.toml"),
+        format!(
+            "service = \"ca\"\n[server]\nlisten = \"127.0.0.1:{}\"\n[database]\nbackend = \"sqlite\"\nurl = \"ca.db\"\n\
+             [ca]\nchain_file = \"chain.pem\"\nissuer_config = \"issuers.json\"\n[ca.key]\n{key}\n\
+             [ca.ct]\nmode = \"remote\"\nurl = \"http://127.0.0.1:9/\"\n",
+            free_port()
+        ),
+    )
+    .expect("config");
+    run(&["serve", "--config", "ca.toml"], dir)
+}
+
 #[test]
 fn bad_starts_name_the_problem() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("password"), "pw\n").expect("password");
     std::fs::write(dir.path().join("issuers.json"), "{\"OIDCIssuers\": {}}").expect("issuers");
     std::fs::write(dir.path().join("key.pem"), "not a key").expect("key");
-    let base = [
-        "serve",
-        "ca",
-        "--backend",
-        "sqlite",
-        "--database-url",
-        "ca.db",
-        "--issuer-config",
-        "issuers.json",
-    ];
-    // No key named at all.
-    let out = run(
-        &[&base[..], &["--ca-chain", "chain.pem"]].concat(),
-        dir.path(),
-    );
+    // No key backend named at all.
+    let out = bad_start_config(dir.path(), "");
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("name the CA key"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ca.key"), "{stderr}");
+    // The ephemeral backend without --allow-ephemeral-ca.
+    std::fs::write(dir.path().join("chain.pem"), "").expect("chain");
+    let out = bad_start_config(dir.path(), "backend = \"ephemeral\"");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ca.chain_file"), "{stderr}");
     // A key file that is not one.
-    let out = run(
-        &[
-            &base[..],
-            &[
-                "--ca-chain",
-                "chain.pem",
-                "--ca-key-file",
-                "key.pem",
-                "--ca-password-file",
-                "password",
-            ],
-        ]
-        .concat(),
+    let out = bad_start_config(
         dir.path(),
+        "backend = \"file\"\nkey_file = \"key.pem\"\npassword_file = \"password\"",
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -79,6 +79,25 @@ impl IdentityError {
         }
     }
 
+    /// A short label for logs and metrics.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MalformedToken(_) => "malformed",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::Discovery(_) => "discovery",
+            Self::DisallowedAlgorithm(_) => "algorithm",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "signature",
+            Self::WrongAudience => "audience",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuerMismatch => "issuer_mismatch",
+            Self::ClaimRequirement(_) => "claims",
+            Self::CertificateContent(_) => "certificate_content",
+        }
+    }
+
     /// Fulcio's JSON error body, `{"code": 3, "message": …}`.
     #[must_use]
     pub fn body(&self) -> serde_json::Value {

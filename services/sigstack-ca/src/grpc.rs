@@ -57,6 +57,15 @@ pub mod proto {
 /// The full name of the CA service, as routed and as reported by health.
 pub const CA_SERVICE_NAME: &str = proto::ca_server::SERVICE_NAME;
 
+/// The request paths of the gRPC methods served, for metrics labels.
+pub const METHODS: &[&str] = &[
+    "/dev.sigstore.fulcio.v2.CA/CreateSigningCertificate",
+    "/dev.sigstore.fulcio.v2.CA/GetTrustBundle",
+    "/dev.sigstore.fulcio.v2.CA/GetConfiguration",
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+];
+
 /// The metadata key a native gRPC caller may carry its token in (ca.md §2.4).
 pub const TOKEN_METADATA_KEY: &str = "oidcidentitytoken";
 

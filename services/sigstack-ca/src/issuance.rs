@@ -217,6 +217,7 @@ impl<S: IssuanceStore + 'static> CertificateService<S> {
         }
         let store = Arc::new(store);
         let recorder = Recorder::start(Arc::clone(&store), RecorderConfig::default());
+        crate::metrics::chain_expiry(&ca_chain);
         Ok(Self {
             verifier,
             ca: Arc::new(ca),
@@ -259,6 +260,29 @@ impl<S: IssuanceStore> CertificateService<S> {
     /// [`IssuanceError`]: 400 for a bad token or key, with nothing recorded
     /// and nothing logged in CT; 500 when the CA, the CT log or the store fails.
     pub async fn issue(&self, request: &CertificateRequest) -> Result<IssuedChain, IssuanceError> {
+        let result = self.issue_checked(request).await;
+        if let Err(e) = &result {
+            match e {
+                IssuanceError::Identity(identity) => crate::metrics::refused(
+                    self.verifier.issuer_label(&request.token),
+                    identity.reason(),
+                ),
+                IssuanceError::Possession(possession) => crate::metrics::refused(
+                    self.verifier.issuer_label(&request.token),
+                    possession.reason(),
+                ),
+                IssuanceError::Ca(_) | IssuanceError::CtLog(_) | IssuanceError::Store(_) => {
+                    crate::metrics::failed(e.reason());
+                }
+            }
+        }
+        result
+    }
+
+    async fn issue_checked(
+        &self,
+        request: &CertificateRequest,
+    ) -> Result<IssuedChain, IssuanceError> {
         let started = std::time::Instant::now();
         let token = self.verifier.verify(&request.token).await?;
         let verified = started.elapsed();
@@ -290,6 +314,7 @@ impl<S: IssuanceStore> CertificateService<S> {
                     record_us = (started.elapsed() - signed).as_micros(),
                     "certificate issued"
                 );
+                crate::metrics::issued(&token.issuer.url);
                 Ok(IssuedChain {
                     chain,
                     serial: profile.serial,
@@ -326,6 +351,21 @@ impl<S: IssuanceStore> CertificateService<S> {
     /// The precertificate (no SCT list) or the final certificate of
     /// `profile`, signed here, or on a blocking thread when the key is
     /// behind I/O (an HSM), so that the async threads keep serving.
+    /// Whether the CA key still signs (a readiness probe: a token may be
+    /// gone or its session lost).
+    ///
+    /// # Errors
+    /// The signer's failure, as text.
+    pub async fn probe_key(&self) -> Result<(), String> {
+        if !self.ca.signing_blocks() {
+            return self.ca.probe_key();
+        }
+        let ca = Arc::clone(&self.ca);
+        tokio::task::spawn_blocking(move || ca.probe_key())
+            .await
+            .map_err(|e| format!("signing task: {e}"))?
+    }
+
     async fn signed(
         &self,
         profile: &LeafProfile,

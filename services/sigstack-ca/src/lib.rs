@@ -27,6 +27,7 @@ pub mod error;
 pub mod grpc;
 pub mod issuance;
 pub mod issuer_config;
+pub mod metrics;
 pub mod oidc;
 pub mod principal;
 pub mod proof_of_possession;

@@ -45,6 +45,18 @@ impl PossessionError {
     pub fn status(&self) -> u16 {
         400
     }
+
+    /// A short label for metrics.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::KeyUnparsable => "key_unparsable",
+            Self::Insecure => "key_insecure",
+            Self::BadSignature => "proof_of_possession",
+            Self::CsrUnparsable => "csr_unparsable",
+            Self::UnrecognizedAlgorithm | Self::NotPermitted(_) => "algorithm_not_permitted",
+        }
+    }
 }
 
 /// The `publicKeyRequest` path (§5.1): `content` is PEM `PUBLIC KEY` or raw

@@ -252,6 +252,19 @@ impl CertificateAuthority {
         self.issuer.key().0.blocking()
     }
 
+    /// Signs a fixed message with the CA key and checks nothing else: that
+    /// the key (perhaps in a token) still signs, for readiness probes.
+    ///
+    /// # Errors
+    /// The signer's failure, as text.
+    pub fn probe_key(&self) -> Result<(), String> {
+        self.issuer
+            .key()
+            .0
+            .sign(b"sigstack readiness probe")
+            .map(|_| ())
+    }
+
     /// The precertificate of `leaf`, poisoned for the CT log (§9.2).
     ///
     /// # Errors

@@ -12,6 +12,7 @@ pub mod api;
 pub mod chain;
 pub mod error;
 pub mod log;
+pub mod metrics;
 pub mod model;
 
 pub use error::CtError;

@@ -59,7 +59,10 @@ impl CtConfig {
             roots,
             body_limit: 4 * 1024 * 1024,
             max_entries: 256,
-            engine: EngineConfig::default(),
+            engine: EngineConfig {
+                name: crate::metrics::LOG_LABEL.to_owned(),
+                ..EngineConfig::default()
+            },
         }
     }
 }
@@ -170,7 +173,8 @@ impl<S: EngineStore> CtLog<S> {
                     .decode(text)
                     .map_err(|e| CtError::BadRequest(format!("chain[{i}] is not base64: {e}")))
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+            .inspect_err(|e| crate::metrics::chain_submitted(precert, Err(e)))?;
         let sct = self.add_der(&chain, precert).await?;
         Ok(AddChainResponse {
             sct_version: 0,
@@ -212,6 +216,17 @@ impl<S: EngineStore> CtLog<S> {
     }
 
     async fn log_chain(
+        &self,
+        chain: &[Vec<u8>],
+        precert: bool,
+        leaf_signature: LeafSignature,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
+        let result = self.append_chain(chain, precert, leaf_signature).await;
+        crate::metrics::chain_submitted(precert, result.as_ref().map(|_| ()));
+        result
+    }
+
+    async fn append_chain(
         &self,
         chain: &[Vec<u8>],
         precert: bool,

@@ -9,6 +9,9 @@ pub const MAX_LEAF_BYTES: usize = 65_535;
 /// How the sequencer batches and what the append API accepts.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// The personality's name (`rekor`, `ct`): the `log` label of the
+    /// engine's metrics.
+    pub name: String,
     /// A batch closes when it holds this many entries...
     pub max_batch: usize,
     /// ...or this long after its first entry arrived, whichever comes first.
@@ -25,6 +28,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
+            name: "log".to_owned(),
             max_batch: 256,
             max_wait: Duration::from_millis(2),
             max_leaf_bytes: MAX_LEAF_BYTES,

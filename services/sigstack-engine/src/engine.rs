@@ -323,9 +323,10 @@ impl<S: EngineStore> Engine<S> {
         {
             return Ok(writer.clone());
         }
-        if self.store.head(tree).await?.is_none() {
+        let Some(head) = self.store.head(tree).await? else {
             return Err(EngineError::UnknownTree(tree));
-        }
+        };
+        crate::metrics::tree_size(&self.config.name, tree, head.size);
         let (queue, requests) = mpsc::channel(self.config.queue_depth);
         let sequencer = Sequencer {
             tree,
@@ -343,6 +344,18 @@ impl<S: EngineStore> Engine<S> {
         };
         writers.insert(tree, (writer.clone(), task));
         Ok(writer)
+    }
+
+    /// Trees whose sequencer task has ended while the engine runs (a
+    /// panic): readiness reports them. The next append restarts it.
+    pub async fn stopped_sequencers(&self) -> Vec<TreeId> {
+        self.writers
+            .lock()
+            .await
+            .iter()
+            .filter(|(_, (_, task))| task.is_finished())
+            .map(|(tree, _)| *tree)
+            .collect()
     }
 
     /// Appends to `tree` (see [`TreeWriter::append`]).

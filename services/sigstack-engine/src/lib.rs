@@ -12,6 +12,8 @@
 //! - [`publisher`]: signs one checkpoint per batch.
 //! - `sealer`: the personality's hook that attaches bytes (Rekor's SET) to
 //!   each new leaf at integration, in the batch's transaction.
+//! - [`metrics`]: batch sizes, commit latency, tree sizes and checkpoint
+//!   times, through the `metrics` facade.
 //! - [`reader`]: heads, leaves and proofs served from tiles.
 //!
 //! It issues no SQL: everything durable goes through `sigstack-store`'s ports.
@@ -21,6 +23,7 @@ mod config;
 mod engine;
 mod error;
 mod integrator;
+pub mod metrics;
 pub mod publisher;
 pub mod reader;
 mod sealer;

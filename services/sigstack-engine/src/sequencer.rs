@@ -107,6 +107,7 @@ impl<S: SequencerStore> Sequencer<S> {
                 None,
             )
             .await;
+            crate::metrics::queue_depth(&self.config.name, queue.len());
             let span = tracing::info_span!("batch", tree = %self.tree, entries = batch.len());
             self.process(batch).instrument(span).await;
         }
@@ -115,8 +116,19 @@ impl<S: SequencerStore> Sequencer<S> {
 
     async fn process(&mut self, batch: Vec<AppendRequest>) {
         let hashes: Vec<Hash> = batch.iter().map(|r| r.hash).collect();
+        let started = Instant::now();
         match self.commit_batch(&batch).await {
             Ok((head, slots, tiles, mut sealed)) => {
+                // A batch of duplicates only signs no checkpoint.
+                let signed_at = sealed.values().map(|s| s.integrated_at).max();
+                crate::metrics::batch_committed(
+                    &self.config.name,
+                    self.tree,
+                    batch.len(),
+                    started.elapsed(),
+                    signed_at,
+                );
+                crate::metrics::tree_size(&self.config.name, self.tree, head.size);
                 let head = Arc::new(head);
                 for (request, slot) in batch.into_iter().zip(slots) {
                     let (index, duplicate) = match slot {
@@ -140,6 +152,7 @@ impl<S: SequencerStore> Sequencer<S> {
             }
             Err(e) => {
                 self.edge = None;
+                crate::metrics::batch_failed(&self.config.name);
                 tracing::warn!(error = %error_chain(&e), entries = hashes.len(), "batch failed");
                 for request in batch {
                     let _ = request.reply.send(Err(fan_out(self.tree, &e)));

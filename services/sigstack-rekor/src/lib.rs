@@ -8,6 +8,7 @@ pub mod api;
 pub mod error;
 mod genesis;
 pub mod log;
+pub mod metrics;
 pub mod model;
 pub mod search;
 mod set;

@@ -94,7 +94,10 @@ impl RekorConfig {
             body_limit: 32 * 1024 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
             enabled: Operation::ALL.to_vec(),
-            engine: EngineConfig::default(),
+            engine: EngineConfig {
+                name: crate::metrics::LOG_LABEL.to_owned(),
+                ..EngineConfig::default()
+            },
         }
     }
 }
@@ -272,7 +275,25 @@ impl<S: EngineStore> RekorLog<S> {
     /// The entry's own problems (400/422), [`RekorError::Duplicate`] when it
     /// is already in the active tree, or a log failure.
     pub async fn create(&self, proposed: &[u8], path: &str) -> Result<LogEntry, RekorError> {
-        let canonical = canonicalize_proposed(proposed)?;
+        let canonical = match canonicalize_proposed(proposed) {
+            Ok(canonical) => canonical,
+            Err(e) => {
+                let e = RekorError::from(e);
+                crate::metrics::entry_submitted(crate::metrics::proposed_kind(proposed), Err(&e));
+                return Err(e);
+            }
+        };
+        let kind = canonical.kind.name();
+        let result = self.append_canonical(canonical, path).await;
+        crate::metrics::entry_submitted(kind, result.as_ref().map(|_| ()));
+        result
+    }
+
+    async fn append_canonical(
+        &self,
+        canonical: sigstack_core::entry::CanonicalEntry,
+        path: &str,
+    ) -> Result<LogEntry, RekorError> {
         let uuid = canonical.leaf_hash();
         let mut active = self.active()?;
         let appended = match self

@@ -16,7 +16,7 @@ mod sqlite_issuance;
 pub use error::StoreError;
 pub use issuance::{IntentState, IssuanceIntent, IssuanceStore, IssuedCertificate};
 pub use ports::{
-    BatchWrite, LeafRow, LogReader, SearchKey, SequencerBatch, SequencerStore, StoredHead,
+    BatchWrite, LeafRow, LogReader, Ping, SearchKey, SequencerBatch, SequencerStore, StoredHead,
     StoredTile, TreeCatalog, TreeRecord, TreeState,
 };
 pub use postgres::{PostgresBatch, PostgresOptions, PostgresStore};

@@ -266,3 +266,10 @@ pub(crate) fn check_batch(
     }
     Ok(())
 }
+
+/// Whether the database answers: a round trip, for readiness probes.
+pub trait Ping: Send + Sync {
+    /// # Errors
+    /// The store's error when the database does not answer.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

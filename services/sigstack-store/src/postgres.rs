@@ -96,15 +96,6 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Whether the database answers (for readiness probes).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when it does not.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -497,5 +488,12 @@ impl LogReader for PostgresStore {
         .bind(to_i64(size.get())?)
         .fetch_optional(&self.pool)
         .await?)
+    }
+}
+
+impl crate::ports::Ping for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 }

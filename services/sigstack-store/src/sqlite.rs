@@ -59,15 +59,6 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    /// Whether the database answers (for readiness probes).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when it does not.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -453,5 +444,12 @@ impl LogReader for SqliteStore {
         .bind(to_i64(size.get())?)
         .fetch_optional(&self.pool)
         .await?)
+    }
+}
+
+impl crate::ports::Ping for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! `sigstack serve ca` and `sigstack serve ct`: the Fulcio-compatible CA
+//! `sigstack serve` for `service = "ca"` and `"ct"`: the Fulcio-compatible CA
 //! (with its CT log in the same process, or a CT log over HTTP) and the CT
 //! log on its own. Wiring only: files in, crates joined, one listener.
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
 use sigstack_ca::oidc::VerifierOptions;
 use sigstack_ca::sct_source::{HttpCtLog, InProcessCtLog};
 use sigstack_ca::{CertificateService, IssuerConfig, SctSource, TokenVerifier};
@@ -15,12 +16,17 @@ use sigstack_core::certificate::CertificateAuthority;
 use sigstack_core::note::EcdsaP256NoteSigner;
 use sigstack_ctlog::{CtConfig, CtLog};
 use sigstack_engine::EngineStore;
+use sigstack_store::Ping;
 use sigstack_store::issuance::IssuanceStore;
 
 use crate::backend::with_store;
-use crate::cli::{ServeCaArgs, ServeCtArgs};
+use crate::cli::KeySource;
+use crate::config::{CaCtConfig, CaServiceConfig, CtServiceConfig};
 use crate::keys;
-use crate::serve::shutdown_signal;
+use crate::serve::{admin, database_check, key_loaded, sequencer_check};
+use crate::serving::{
+    CheckFn, Listener, Readiness, health_routes, serve_until_stopped, with_request_metrics,
+};
 
 /// Everything the CA needs, loaded from files before any store is opened.
 pub struct CaMaterials {
@@ -51,61 +57,129 @@ pub enum CtPlacement {
     Remote(HttpCtLog),
 }
 
-pub async fn serve_ca(args: ServeCaArgs) -> anyhow::Result<()> {
-    let (signer, chain) = keys::load_ca(&args.ca_key, args.ca_chain.as_deref())?;
+pub async fn serve_ca(
+    config: CaServiceConfig,
+    metrics: PrometheusHandle,
+    allow_ephemeral: bool,
+) -> anyhow::Result<()> {
+    let section = &config.ca;
+    let (signer, chain) =
+        keys::load_ca(&section.key, allow_ephemeral, section.chain_file.as_deref())?;
     let ca = CertificateAuthority::new(&chain[0], signer)
         .context("the CA key and the first certificate of its chain")?;
-    let issuers = Arc::new(read_issuer_config(&args.issuer_config)?);
+    let issuers = Arc::new(read_issuer_config(&section.issuer_config)?);
     let materials = CaMaterials { ca, chain, issuers };
-    let ct = match &args.ct_log_url {
-        Some(url) => {
-            let key = args
-                .ct_log_public_key
+    let ct = match &section.ct {
+        CaCtConfig::Remote {
+            url,
+            public_key_file,
+            timeout_secs,
+        } => {
+            let key = public_key_file
                 .as_deref()
                 .map(keys::read_public_key_der)
                 .transpose()?;
             if key.is_none() {
                 tracing::warn!(
-                    "no --ct-log-public-key: SCTs from the CT log are embedded unchecked"
+                    "no ca.ct.public_key_file: SCTs from the CT log are embedded unchecked"
                 );
             }
             CtPlacement::Remote(HttpCtLog::new(
                 url,
-                Duration::from_secs(args.ct_timeout_secs.max(1)),
+                Duration::from_secs((*timeout_secs).max(1)),
                 key,
             )?)
         }
-        None => {
-            let source = args.ct_key.as_ref().context(
-                "give --ct-key-file and --ct-password-file (a CT log in this process) or --ct-log-url",
-            )?;
-            let origin = args.ct_origin.clone();
+        CaCtConfig::InProcess {
+            key_file,
+            password_file,
+            origin,
+        } => {
+            let source = KeySource {
+                key_file: key_file.clone(),
+                password_file: password_file.clone(),
+            };
             CtPlacement::InProcess {
-                signer: Arc::new(keys::load_note_signer(&source.into(), &origin)?),
-                origin,
+                signer: Arc::new(keys::load_note_signer(&source, origin)?),
+                origin: origin.clone(),
             }
         }
     };
-    let (listen, grpc_listen) = (args.listen, args.grpc_listen.filter(|g| *g != args.listen));
-    with_store!(args.store, 16, |store| {
-        let routers = ca_router(store, materials, ct, VerifierOptions::default()).await?;
+    let server = &config.server;
+    let timeout = Duration::from_secs(server.request_timeout_secs);
+    let grpc_listen = server.grpc_listen.filter(|g| *g != server.listen);
+    let store_args = config.database.store_args()?;
+    with_store!(store_args, config.database.max_connections, |store| {
+        let routers = ca_router(
+            store.clone(),
+            materials,
+            ct,
+            VerifierOptions::default(),
+            timeout,
+        )
+        .await?;
         let stop = routers.stopper();
-        match grpc_listen {
+        let readiness = Arc::new(ca_readiness(store, &routers));
+        let health = health_routes(Arc::clone(&readiness));
+        let listeners = match grpc_listen {
             None => {
                 let (router, _) = routers.merged();
-                serve(listen, router, "CA (REST and gRPC)").await?;
+                vec![Listener {
+                    address: server.listen,
+                    router: with_request_metrics(health.merge(router), "ca"),
+                    what: "CA (REST and gRPC)",
+                }]
             }
             Some(grpc_listen) => {
-                let http = with_ct_fallback(routers.http, routers.ct_log.is_some());
-                tokio::try_join!(
-                    serve(listen, http, "CA (REST)"),
-                    serve(grpc_listen, routers.grpc, "CA (gRPC)"),
-                )?;
+                let http = with_ct_fallback(health.merge(routers.http), routers.ct_log.is_some());
+                vec![
+                    Listener {
+                        address: server.listen,
+                        router: with_request_metrics(http, "ca"),
+                        what: "CA (REST)",
+                    },
+                    Listener {
+                        address: grpc_listen,
+                        router: with_request_metrics(routers.grpc, "ca"),
+                        what: "CA (gRPC)",
+                    },
+                ]
             }
-        }
+        };
+        serve_until_stopped(
+            listeners,
+            admin(server, &readiness, &metrics),
+            readiness,
+            Some(metrics),
+            Duration::from_secs(server.shutdown_timeout_secs),
+        )
+        .await?;
         stop.shutdown().await;
+        tracing::info!("CA stopped");
         Ok(())
     })
+}
+
+/// The CA's readiness: its database, its key (a signing probe: the key may
+/// be in a token) and, when the CT log runs in process, that log's sequencer.
+pub fn ca_readiness<S: EngineStore + IssuanceStore + Ping + Clone + 'static>(
+    store: S,
+    routers: &CaRouters<S>,
+) -> Readiness {
+    let service = Arc::clone(&routers.service);
+    let mut readiness = Readiness::new()
+        .with("database", database_check(store))
+        .with(
+            "keys",
+            CheckFn(move || {
+                let service = Arc::clone(&service);
+                async move { service.probe_key().await }
+            }),
+        );
+    if let Some(log) = &routers.ct_log {
+        readiness = readiness.with("sequencer", sequencer_check(Arc::clone(log), CtLog::engine));
+    }
+    readiness
 }
 
 /// The CA's routes over `store`, with the CT log's routes when it runs in
@@ -119,6 +193,7 @@ pub async fn ca_router<S: EngineStore + IssuanceStore + Clone + 'static>(
     materials: CaMaterials,
     ct: CtPlacement,
     verifier_options: VerifierOptions,
+    request_timeout: Duration,
 ) -> anyhow::Result<CaRouters<S>> {
     let root = materials
         .chain
@@ -144,9 +219,8 @@ pub async fn ca_router<S: EngineStore + IssuanceStore + Clone + 'static>(
         sct,
         store,
     )?);
-    let grpc =
-        sigstack_ca::grpc::grpc_routes(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT).await;
-    let mut http = sigstack_ca::api::router(service.clone(), sigstack_ca::api::REQUEST_TIMEOUT);
+    let grpc = sigstack_ca::grpc::grpc_routes(service.clone(), request_timeout).await;
+    let mut http = sigstack_ca::api::router(service.clone(), request_timeout);
     if let Some(log) = &ct_log {
         http = http.merge(sigstack_ctlog::api::routes(log.clone()));
     }
@@ -215,21 +289,57 @@ fn with_ct_fallback(router: Router, ct_in_process: bool) -> Router {
     }
 }
 
-pub async fn serve_ct(args: ServeCtArgs) -> anyhow::Result<()> {
-    let roots = keys::read_certificates(&args.roots)?;
+pub async fn serve_ct(config: CtServiceConfig, metrics: PrometheusHandle) -> anyhow::Result<()> {
+    let section = &config.ct;
+    let roots = keys::read_certificates(&section.roots_file)?;
     anyhow::ensure!(
         !roots.is_empty(),
-        "{} holds no certificate",
-        args.roots.display()
+        "ct.roots_file {} holds no certificate",
+        section.roots_file.display()
     );
-    let signer = Arc::new(keys::load_note_signer(&args.key, &args.origin)?);
-    let listen = args.listen;
-    with_store!(args.store, 16, |store| {
-        let log =
-            Arc::new(CtLog::open(store, CtConfig::new(args.origin.clone(), roots), signer).await?);
-        tracing::info!(log_id = %hex::encode(log.log_id()), "CT log");
-        serve(listen, sigstack_ctlog::api::router(log.clone()), "CT log").await?;
+    let source = KeySource {
+        key_file: section.key_file.clone(),
+        password_file: section.password_file.clone(),
+    };
+    let signer = Arc::new(keys::load_note_signer(&source, &section.origin)?);
+    let server = &config.server;
+    let store_args = config.database.store_args()?;
+    with_store!(store_args, config.database.max_connections, |store| {
+        let log = Arc::new(
+            CtLog::open(
+                store.clone(),
+                CtConfig::new(section.origin.clone(), roots),
+                signer,
+            )
+            .await?,
+        );
+        let log_id = hex::encode(log.log_id());
+        tracing::info!(log_id = %log_id, "CT log");
+        let readiness = Arc::new(
+            Readiness::new()
+                .with("database", database_check(store))
+                .with("keys", key_loaded(log_id))
+                .with(
+                    "sequencer",
+                    sequencer_check(Arc::clone(&log), CtLog::engine),
+                ),
+        );
+        let router =
+            health_routes(Arc::clone(&readiness)).merge(sigstack_ctlog::api::router(log.clone()));
+        serve_until_stopped(
+            vec![Listener {
+                address: server.listen,
+                router: with_request_metrics(router, "ct"),
+                what: "CT log",
+            }],
+            admin(server, &readiness, &metrics),
+            readiness,
+            Some(metrics),
+            Duration::from_secs(server.shutdown_timeout_secs),
+        )
+        .await?;
         log.engine().shutdown().await;
+        tracing::info!("CT log stopped");
         Ok(())
     })
 }
@@ -245,19 +355,6 @@ pub fn no_delay(
             tracing::warn!(error = %e, "TCP_NODELAY");
         }
     })
-}
-
-async fn serve(listen: std::net::SocketAddr, router: Router, what: &str) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    let listener = no_delay(listener);
-    tracing::info!(listen = %listen, "{what} serving");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("{what} stopped");
-    Ok(())
 }
 
 fn read_issuer_config(path: &Path) -> anyhow::Result<IssuerConfig> {

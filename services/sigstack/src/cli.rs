@@ -21,8 +21,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    #[default]
     Auto,
     Human,
     Json,
@@ -40,9 +42,12 @@ pub enum Command {
     /// Trust documents for clients.
     #[command(subcommand)]
     Trust(TrustCommand),
-    /// Run one service against its database.
-    #[command(subcommand)]
-    Serve(ServeCommand),
+    /// Run one service (the `service` of its config file) against its database.
+    Serve(ServeArgs),
+    /// Validate a service config without starting it, naming the bad key.
+    CheckConfig(CheckConfigArgs),
+    /// Apply the database migrations of a config's `[database]`, then exit.
+    Migrate(MigrateArgs),
     /// Operator key tools.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -54,162 +59,32 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
-pub enum ServeCommand {
-    /// The Rekor v1-compatible transparency log.
-    Log(ServeLogArgs),
-    /// The Fulcio-compatible CA, with its CT log in the same process (and on
-    /// the same listener) unless --ct-log-url names one elsewhere.
-    Ca(ServeCaArgs),
-    /// The RFC 6962 CT log on its own.
-    Ct(ServeCtArgs),
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The service's TOML config (see deploy/config/); `SIGSTACK_<SECTION>__<KEY>`
+    /// variables override its keys.
+    #[arg(long, env = "SIGSTACK_CONFIG")]
+    pub config: PathBuf,
+    /// Development only: let `[ca.key] backend = "ephemeral"` start (a CA
+    /// hierarchy made in memory and lost at exit).
+    #[arg(long)]
+    pub allow_ephemeral_ca: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ServeCaArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// Address to listen on, for REST and (unless --grpc-listen differs) gRPC.
-    #[arg(long, default_value = "127.0.0.1:5555")]
-    pub listen: std::net::SocketAddr,
-    /// A listener of its own for gRPC (`dev.sigstore.fulcio.v2.CA`); by
-    /// default gRPC shares --listen (h2c).
+pub struct CheckConfigArgs {
+    /// The config file to check.
+    pub file: PathBuf,
+    /// Also check that every file the config names can be opened.
     #[arg(long)]
-    pub grpc_listen: Option<std::net::SocketAddr>,
-    /// PEM chain of the signing CA: its certificate first, the root last
-    /// (not with --ephemeral-ca, which makes its own).
-    #[arg(
-        long,
-        required_unless_present = "ephemeral_ca",
-        conflicts_with = "ephemeral_ca"
-    )]
-    pub ca_chain: Option<PathBuf>,
-    #[command(flatten)]
-    pub ca_key: CaKeyArgs,
-    /// Fulcio-format issuer file (JSON or YAML: OIDCIssuers, MetaIssuers).
-    #[arg(long)]
-    pub issuer_config: PathBuf,
-    /// The in-process CT log's key (encrypted ECDSA P-256 PEM).
-    #[command(flatten)]
-    pub ct_key: Option<CtKeySource>,
-    /// Checkpoint origin of the in-process CT log.
-    #[arg(long, default_value = "sigstack-ct")]
-    pub ct_origin: String,
-    /// A CT log elsewhere (its URL including any log prefix), instead of one
-    /// in this process.
-    #[arg(long, conflicts_with = "ct_key_file")]
-    pub ct_log_url: Option<url::Url>,
-    /// That log's public key (PEM or DER SubjectPublicKeyInfo): each SCT is
-    /// checked with it before it is embedded.
-    #[arg(long, requires = "ct_log_url")]
-    pub ct_log_public_key: Option<PathBuf>,
-    /// Deadline of one add-pre-chain call, retries included, in seconds.
-    #[arg(long, default_value_t = 30)]
-    pub ct_timeout_secs: u64,
-}
-
-/// The CA's signing key: an encrypted key file, a PKCS#11 token, or (for
-/// development only, asked for by name) an ephemeral in-memory hierarchy.
-#[derive(Debug, Clone, Args)]
-pub struct CaKeyArgs {
-    /// Encrypted PKCS#8 PEM of the signing CA's key (ECDSA P-384 or P-256).
-    #[arg(long, requires = "ca_password_file", conflicts_with_all = ["ca_pkcs11_module", "ephemeral_ca"])]
-    pub ca_key_file: Option<PathBuf>,
-    /// File holding its password (one line).
-    #[arg(long)]
-    pub ca_password_file: Option<PathBuf>,
-    /// PKCS#11 module of the token holding the CA key (e.g. /usr/lib/softhsm/libsofthsm2.so).
-    #[arg(long, requires = "ca_pkcs11_pin_file", conflicts_with = "ephemeral_ca")]
-    pub ca_pkcs11_module: Option<PathBuf>,
-    /// Label of that token (or give --ca-pkcs11-slot).
-    #[arg(long)]
-    pub ca_pkcs11_token_label: Option<String>,
-    #[arg(long)]
-    pub ca_pkcs11_slot: Option<u64>,
-    /// File holding the token's user PIN (one line).
-    #[arg(long)]
-    pub ca_pkcs11_pin_file: Option<PathBuf>,
-    /// CKA_LABEL of the key (and/or --ca-pkcs11-key-id, hex CKA_ID).
-    #[arg(long)]
-    pub ca_pkcs11_key_label: Option<String>,
-    #[arg(long)]
-    pub ca_pkcs11_key_id: Option<String>,
-    /// Sessions kept open for concurrent signing.
-    #[arg(long)]
-    pub ca_pkcs11_sessions: Option<std::num::NonZeroUsize>,
-    /// Development only: a CA hierarchy made in memory at start and lost at
-    /// exit (no --ca-chain). Certificates it issues verify nowhere else.
-    #[arg(long)]
-    pub ephemeral_ca: bool,
-}
-
-impl CaKeyArgs {
-    /// The signer backend these flags name, and whether the ephemeral one
-    /// was asked for.
-    ///
-    /// # Errors
-    /// When no backend is named.
-    pub fn config(&self) -> anyhow::Result<(sigstack_signer::CaKeyConfig, bool)> {
-        use sigstack_signer::{CaKeyConfig, Pkcs11Config};
-        if self.ephemeral_ca {
-            return Ok((CaKeyConfig::Ephemeral {}, true));
-        }
-        if let (Some(key_file), Some(password_file)) = (&self.ca_key_file, &self.ca_password_file) {
-            return Ok((
-                CaKeyConfig::File {
-                    key_file: key_file.clone(),
-                    password_file: password_file.clone(),
-                },
-                false,
-            ));
-        }
-        if let (Some(module), Some(pin_file)) = (&self.ca_pkcs11_module, &self.ca_pkcs11_pin_file) {
-            return Ok((
-                CaKeyConfig::Pkcs11(Pkcs11Config {
-                    module: module.clone(),
-                    token_label: self.ca_pkcs11_token_label.clone(),
-                    slot: self.ca_pkcs11_slot,
-                    pin_file: pin_file.clone(),
-                    key_label: self.ca_pkcs11_key_label.clone(),
-                    key_id: self.ca_pkcs11_key_id.clone(),
-                    sessions: self.ca_pkcs11_sessions,
-                }),
-                false,
-            ));
-        }
-        anyhow::bail!(
-            "name the CA key: --ca-key-file and --ca-password-file, or --ca-pkcs11-module and --ca-pkcs11-pin-file (or --ephemeral-ca for development)"
-        )
-    }
+    pub files: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-#[group(requires_all = ["ct_key_file", "ct_password_file"], multiple = true)]
-pub struct CtKeySource {
-    /// The in-process CT log's key: encrypted ECDSA P-256 PKCS#8 PEM.
-    #[arg(long, required = false)]
-    pub ct_key_file: PathBuf,
-    /// File holding its password (one line).
-    #[arg(long, required = false)]
-    pub ct_password_file: PathBuf,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ServeCtArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    #[command(flatten)]
-    pub key: KeySource,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:6962")]
-    pub listen: std::net::SocketAddr,
-    /// PEM file of the CA roots whose chains the log accepts.
-    #[arg(long)]
-    pub roots: PathBuf,
-    /// Checkpoint origin (the log's name).
-    #[arg(long, default_value = "sigstack-ct")]
-    pub origin: String,
+pub struct MigrateArgs {
+    /// A service config; its `[database]` is migrated.
+    #[arg(long, env = "SIGSTACK_CONFIG")]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -328,36 +203,6 @@ pub struct Pkcs11InitArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ServeLogArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    #[command(flatten)]
-    pub key: KeySource,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:3000")]
-    pub listen: std::net::SocketAddr,
-    /// Host of the log's published URL (checkpoint key name and origin);
-    /// defaults to the listen address's host, and is required when that is
-    /// a wildcard.
-    #[arg(long)]
-    pub hostname: Option<String>,
-    /// Largest request body in bytes.
-    #[arg(long, default_value_t = 32 * 1024 * 1024)]
-    pub body_limit: usize,
-    /// Longest a request may take before it is answered 504, in seconds.
-    #[arg(long, default_value_t = 30)]
-    pub request_timeout_secs: u64,
-    /// The API operations to serve, by Rekor's operationIds (default: all);
-    /// the others answer 501.
-    #[arg(long, value_delimiter = ',')]
-    pub enabled_api_endpoints: Vec<String>,
-    #[arg(long, default_value_t = 256)]
-    pub max_batch: usize,
-    #[arg(long, default_value_t = 2)]
-    pub max_wait_ms: u64,
-}
-
-#[derive(Debug, Clone, Args)]
 pub struct LogBenchArgs {
     /// Base URL of the log, e.g. http://127.0.0.1:3000 (loopback only for load runs).
     #[arg(long)]
@@ -373,7 +218,8 @@ pub struct LogBenchArgs {
     pub rate: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Backend {
     Sqlite,
     Postgres,

@@ -257,16 +257,6 @@ pub fn load_note_signer_with(
     })
 }
 
-/// The note signer of a CT key given as `--ct-key-file`/`--ct-password-file`.
-impl From<&crate::cli::CtKeySource> for KeySource {
-    fn from(source: &crate::cli::CtKeySource) -> Self {
-        KeySource {
-            key_file: source.ct_key_file.clone(),
-            password_file: source.ct_password_file.clone(),
-        }
-    }
-}
-
 /// Every `CERTIFICATE` block of a PEM file, DER, in file order.
 pub fn read_certificates(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     use rustls_pki_types::CertificateDer;
@@ -295,10 +285,14 @@ pub fn read_public_key_der(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub type CaKey = (Box<dyn sigstack_core::certificate::CaSigner>, Vec<Vec<u8>>);
 
 /// The CA's signer and its chain (signing CA first, root last): the chain
-/// from `chain_file`, or the one an ephemeral backend made.
-pub fn load_ca(args: &crate::cli::CaKeyArgs, chain_file: Option<&Path>) -> anyhow::Result<CaKey> {
-    let (config, allow_ephemeral) = args.config()?;
-    let key = sigstack_signer::open(&config, allow_ephemeral)?;
+/// from `chain_file`, or the one an ephemeral backend made (only when
+/// `allow_ephemeral`, the caller's own word).
+pub fn load_ca(
+    config: &sigstack_signer::CaKeyConfig,
+    allow_ephemeral: bool,
+    chain_file: Option<&Path>,
+) -> anyhow::Result<CaKey> {
+    let key = sigstack_signer::open(config, allow_ephemeral)?;
     let chain = match (key.generated_chain, chain_file) {
         (Some(chain), _) => chain,
         (None, Some(path)) => {
@@ -306,7 +300,7 @@ pub fn load_ca(args: &crate::cli::CaKeyArgs, chain_file: Option<&Path>) -> anyho
             anyhow::ensure!(!chain.is_empty(), "{} holds no certificate", path.display());
             chain
         }
-        (None, None) => anyhow::bail!("--ca-chain names the CA's certificate chain"),
+        (None, None) => anyhow::bail!("ca.chain_file names the CA's certificate chain"),
     };
     Ok((key.signer, chain))
 }

@@ -5,9 +5,11 @@ mod backend;
 mod bench;
 mod ca;
 mod cli;
+mod config;
 mod data_dir;
 mod keys;
 mod serve;
+mod serving;
 mod telemetry;
 mod token;
 mod trust_export;
@@ -19,7 +21,10 @@ use clap::Parser as _;
 /// exits 1 (never a panic or a multi-line `Debug` dump).
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    telemetry::init(cli.log_format);
+    // `serve` sets logging up from its config file.
+    if !matches!(cli.command, cli::Command::Serve(_)) {
+        telemetry::init(cli.log_format);
+    }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -38,9 +43,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Up(args) => up::up(args).await,
             cli::Command::Token(args) => token::token(&args),
             cli::Command::Trust(cli::TrustCommand::Export(args)) => trust_export::export(&args),
-            cli::Command::Serve(cli::ServeCommand::Log(args)) => serve::log(args).await,
-            cli::Command::Serve(cli::ServeCommand::Ca(args)) => ca::serve_ca(args).await,
-            cli::Command::Serve(cli::ServeCommand::Ct(args)) => ca::serve_ct(args).await,
+            cli::Command::Serve(args) => serve::serve(args).await,
+            cli::Command::CheckConfig(args) => config::check(&args.file, args.files),
+            cli::Command::Migrate(args) => serve::migrate(&args).await,
             cli::Command::Keys(cli::KeysCommand::Generate(args)) => keys::generate(&args),
             cli::Command::Keys(cli::KeysCommand::Init(args)) => keys::init(&args),
             cli::Command::Log(cli::LogCommand::Rotate(args)) => serve::rotate(args).await,

@@ -105,6 +105,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             origin: format!("{hostname}/ct"),
         },
         VerifierOptions::default(),
+        sigstack_ca::api::REQUEST_TIMEOUT,
     )
     .await?;
     let stop = routers.stopper();

@@ -179,6 +179,34 @@ impl TokenVerifier {
         token: &str,
         now: SystemTime,
     ) -> Result<VerifiedToken, IdentityError> {
+        let result = self.check_token(token, now).await;
+        if let Err(e) = &result {
+            crate::metrics::oidc_failure(&self.issuer_label(token), e.reason());
+        }
+        result
+    }
+
+    /// The `issuer` label of a token's metrics: the configured issuer its
+    /// `iss` resolves to, or `unknown` (an unverified token never mints a
+    /// label value of its own).
+    #[must_use]
+    pub fn issuer_label(&self, token: &str) -> String {
+        let mut parts = token.split('.');
+        parts
+            .nth(1)
+            .and_then(|payload| {
+                decode_json::<serde_json::Map<String, serde_json::Value>>(payload, "payload").ok()
+            })
+            .and_then(|claims| Claims::from(claims).text("iss"))
+            .and_then(|iss| self.config.resolve(&iss))
+            .map_or_else(|| "unknown".to_owned(), |issuer| issuer.url)
+    }
+
+    async fn check_token(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<VerifiedToken, IdentityError> {
         if token.is_empty() {
             return Err(IdentityError::MalformedToken("missing token"));
         }

@@ -77,9 +77,15 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
         signer: Arc::new(EcdsaP256NoteSigner::generate("bench-ct.sigstack.invalid")?),
         origin: "bench-ct.sigstack.invalid".into(),
     };
-    let (router, stop) = ca_router(store, materials, ct, VerifierOptions::default())
-        .await?
-        .merged();
+    let (router, stop) = ca_router(
+        store,
+        materials,
+        ct,
+        VerifierOptions::default(),
+        sigstack_ca::api::REQUEST_TIMEOUT,
+    )
+    .await?
+    .merged();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let listener = crate::ca::no_delay(listener);
