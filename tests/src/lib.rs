@@ -1,10 +1,12 @@
 //! Helpers of the end-to-end tests in `tests/tests/`: the `sigstack` binary,
 //! writer processes whose acknowledgements are read line by line, databases
 //! of both backends, checks of a stored tree against what was
-//! acknowledged, and (in [`rekor`]) a Rekor v1 log served over HTTP.
+//! acknowledged, (in [`rekor`]) a Rekor v1 log served over HTTP, and (in
+//! [`serve`]) `sigstack serve` processes and their metrics.
 
 pub mod ca;
 pub mod rekor;
+pub mod serve;
 pub mod up;
 
 use std::io::{BufRead as _, BufReader};

@@ -9,10 +9,7 @@ use std::process::{Command, Output};
 use sigstack_e2e::sigstack_bin;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace root")
-        .to_path_buf()
+    sigstack_e2e::serve::repo_root()
 }
 
 fn check(file: &Path, env: &[(&str, &str)]) -> Output {
@@ -267,4 +264,49 @@ fn config_map_tomls(document: &str) -> Option<Vec<(String, String)>> {
             .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
             .collect(),
     )
+}
+
+/// `sigstack migrate --config` (the Helm pre-install Job's command) on both
+/// backends: applies the schema, is idempotent, and names an unreachable
+/// database in one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_applies_the_schema_on_both_backends() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let postgres = sigstack_testkit::fresh_postgres_url("migrate").await;
+    for (backend, url) in [("sqlite", "migrated.db".to_owned()), ("postgres", postgres)] {
+        let config = dir.path().join(format!("{backend}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "service = \"ct\"\n[server]\nlisten = \"127.0.0.1:1\"\n[database]\nbackend = \"{backend}\"\nurl = \"{url}\"\n\
+                 [ct]\nkey_file = \"k\"\npassword_file = \"p\"\nroots_file = \"r\"\norigin = \"o\"\n"
+            ),
+        )
+        .expect("config");
+        for _ in 0..2 {
+            let out = Command::new(sigstack_bin())
+                .args(["migrate", "--config"])
+                .arg(&config)
+                .current_dir(dir.path())
+                .output()
+                .expect("run migrate");
+            assert!(out.status.success(), "{backend}: {}", stderr(&out));
+            assert!(String::from_utf8_lossy(&out.stdout).contains("database migrated"));
+        }
+    }
+    assert!(dir.path().join("migrated.db").exists());
+    let config = dir.path().join("down.toml");
+    std::fs::write(
+        &config,
+        "service = \"ct\"\n[server]\nlisten = \"127.0.0.1:1\"\n[database]\nbackend = \"postgres\"\nurl = \"postgres://sigstack@127.0.0.1:1/none\"\n\
+         [ct]\nkey_file = \"k\"\npassword_file = \"p\"\nroots_file = \"r\"\norigin = \"o\"\n",
+    )
+    .expect("config");
+    let out = Command::new(sigstack_bin())
+        .args(["migrate", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run migrate");
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }

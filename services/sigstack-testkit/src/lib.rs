@@ -8,7 +8,10 @@
 //!   empty database per test on each backend.
 //! - [`softhsm::in_fresh_token`]: a SoftHSM2 token of its own for each
 //!   PKCS#11 test; fails, naming the package, when SoftHSM2 is missing.
+//! - [`postgres_cluster::Cluster`]: a PostgreSQL server of a test's own, to
+//!   stop and start.
 
+pub mod postgres_cluster;
 pub mod softhsm;
 
 use std::sync::atomic::{AtomicU64, Ordering};
