@@ -297,7 +297,7 @@ fn parse_sample(line: &str) -> Option<Series> {
         loop {
             // key
             let mut key = String::new();
-            while let Some((i, c)) = chars.next() {
+            for (i, c) in chars.by_ref() {
                 if c == '}' {
                     end = Some(i);
                     break;
