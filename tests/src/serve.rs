@@ -95,6 +95,7 @@ pub struct Served {
     /// `http://` + the admin listener.
     pub admin: String,
     pub http: reqwest::Client,
+    log_file: PathBuf,
 }
 
 impl Served {
@@ -111,12 +112,17 @@ impl Served {
         );
         let file = dir.join(name);
         std::fs::write(&file, text).expect("config file");
-        let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log file");
+        let log_file = dir.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_file).expect("log file");
         let child = Command::new(sigstack_bin())
             .args(["serve", "--config"])
             .arg(&file)
             .current_dir(dir)
-            .env("RUST_LOG", "info")
+            // Everything of ours, to show that no secret reaches the log.
+            .env(
+                "RUST_LOG",
+                "info,sigstack=trace,sigstack_ca=trace,sigstack_ctlog=trace,sigstack_rekor=trace,sigstack_engine=trace",
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -129,6 +135,7 @@ impl Served {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
+            log_file,
         };
         served.wait_ready(dir, name).await;
         served
@@ -150,6 +157,14 @@ impl Served {
             assert!(Instant::now() < deadline, "{name} not ready in time");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// What the process logged so far (stderr).
+    ///
+    /// # Panics
+    /// When the log file cannot be read.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log_file).expect("the service's log file")
     }
 
     /// The admin `/readyz` status code, or `None` when nothing answers.

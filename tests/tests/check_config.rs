@@ -72,6 +72,21 @@ fn every_example_config_is_accepted() {
     }
 }
 
+/// The systemd units' configs (deploy/systemd/*.toml) load too.
+#[test]
+fn the_systemd_configs_are_accepted() {
+    let mut found = 0;
+    for entry in std::fs::read_dir(repo().join("deploy/systemd")).expect("deploy/systemd") {
+        let file = entry.expect("entry").path();
+        if file.extension().is_some_and(|e| e == "toml") {
+            let out = check(&file, &[]);
+            assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
+            found += 1;
+        }
+    }
+    assert_eq!(found, 3);
+}
+
 #[test]
 fn one_unknown_key_is_refused_by_name() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -41,12 +41,22 @@ key_file = "keys/rekor.key.pem"
 password_file = "password"
 "#;
 
-async fn post_cert(ca: &Served, token: &str, key: &RequesterKey, signed: &[u8]) -> u16 {
+/// POSTs a v2 signingCert request; records the token and the proof sent.
+async fn post_cert(
+    ca: &Served,
+    token: &str,
+    key: &RequesterKey,
+    signed: &[u8],
+    sent: &mut Vec<String>,
+) -> u16 {
+    let proof = STANDARD.encode(key.sign(signed));
+    sent.push(token.to_owned());
+    sent.push(proof.clone());
     ca.http
         .post(format!("{}/api/v2/signingCert", ca.base))
         .json(&json!({"credentials": {"oidcIdentityToken": token},
             "publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
-                "proofOfPossession": STANDARD.encode(key.sign(signed))}}))
+                "proofOfPossession": proof}}))
         .send()
         .await
         .expect("POST signingCert")
@@ -83,9 +93,10 @@ async fn metrics_match_the_traffic_sent() {
 
     // CA: two certificates over REST and one over gRPC...
     let key = RequesterKey::new();
+    let mut sent = Vec::new();
     for subject in ["a", "b"] {
         assert_eq!(
-            post_cert(&ca, &token(subject), &key, email.as_bytes()).await,
+            post_cert(&ca, &token(subject), &key, email.as_bytes(), &mut sent).await,
             200
         );
     }
@@ -112,16 +123,19 @@ async fn metrics_match_the_traffic_sent() {
         .issuer
         .token_at(&TokenRequest::new("old").email(email), unix_now() - 7200)
         .expect("token");
-    assert_eq!(post_cert(&ca, &expired, &key, email.as_bytes()).await, 400);
+    assert_eq!(
+        post_cert(&ca, &expired, &key, email.as_bytes(), &mut sent).await,
+        400
+    );
     let mut other_audience = TokenRequest::new("aud").email(email);
     other_audience.audience = "someone-else".into();
     let other_audience = issuer.issuer.token(&other_audience).expect("token");
     assert_eq!(
-        post_cert(&ca, &other_audience, &key, email.as_bytes()).await,
+        post_cert(&ca, &other_audience, &key, email.as_bytes(), &mut sent).await,
         400
     );
     assert_eq!(
-        post_cert(&ca, &token("pop"), &key, b"not the email").await,
+        post_cert(&ca, &token("pop"), &key, b"not the email", &mut sent).await,
         400
     );
     let stranger = DevIssuer::from_pkcs8(
@@ -132,7 +146,10 @@ async fn metrics_match_the_traffic_sent() {
     let stranger = stranger
         .token(&TokenRequest::new("x").email(email))
         .expect("token");
-    assert_eq!(post_cert(&ca, &stranger, &key, email.as_bytes()).await, 400);
+    assert_eq!(
+        post_cert(&ca, &stranger, &key, email.as_bytes(), &mut sent).await,
+        400
+    );
 
     // Log: two new entries, one resubmitted, one with a bad signature, one nonsense.
     let client = ClientKey::generate();
@@ -193,10 +210,19 @@ async fn metrics_match_the_traffic_sent() {
             .count(),
         3
     );
+    // The CA's own failures: none, and the counters are there at zero.
+    for reason in ["ca", "ctlog", "store"] {
+        assert_eq!(
+            m.value("sigstack_ca_issuance_failures_total", &[("reason", reason)]),
+            0.0
+        );
+    }
     assert_eq!(
-        m.matching("sigstack_ca_issuance_failures_total", &[])
-            .count(),
-        0
+        m.value(
+            "sigstack_sequencer_batches_total",
+            &[("log", "ct"), ("result", "failed")]
+        ),
+        0.0
     );
     assert_eq!(
         m.value("sigstack_ct_scts_issued_total", &[("log", "ct")]),
@@ -312,6 +338,23 @@ async fn metrics_match_the_traffic_sent() {
         }
     }
     assert!(used > 5, "alerts use {used} metrics");
+
+    // No token, proof of possession or password reached either log, even
+    // with every sigstack crate at trace level; the request span did.
+    let ca_log = ca.log_text();
+    assert!(ca_log.contains("route"), "request spans are logged");
+    assert_eq!(sent.len(), 12);
+    for secret in &sent {
+        // A JWS's signature part, or the proof itself.
+        let tail = secret.rsplit('.').next().expect("text");
+        assert!(
+            !ca_log.contains(tail),
+            "a token or proof reached the CA's log"
+        );
+    }
+    for text in [&ca_log, &log.log_text()] {
+        assert!(!text.contains(sigstack_e2e::serve::PASSWORD));
+    }
 
     // Readiness on both listeners; then a graceful stop on SIGTERM.
     for served in [&ca, &log] {

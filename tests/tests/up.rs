@@ -193,6 +193,27 @@ async fn up_issues_logs_and_keeps_every_entry_across_sigkill() {
     // A second signing after the restart extends both trees by one.
     sign_once(&up, "bob@example.com").await;
     assert_eq!(sizes(&up).await, (before.0 + 1, before.1 + 1));
+    // Ready, and /metrics on the same port counts what this process did.
+    let ready = get_json(&up, "/readyz").await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let text = up
+        .http
+        .get(up.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let metrics = sigstack_e2e::serve::Metrics::parse(&text);
+    assert_eq!(metrics.value("fulcio_new_certs", &[]), 1.0);
+    assert_eq!(metrics.value("rekor_new_entries", &[]), 1.0);
+    #[allow(clippy::cast_precision_loss)]
+    let rekor_size = (before.0 + 1) as f64;
+    assert_eq!(
+        metrics.value("rekor_entry_count", &[("log", "rekor")]),
+        rekor_size
+    );
 
     // SIGTERM: a clean exit, and a restart keeps everything.
     let status = up.terminate();

@@ -218,6 +218,7 @@ impl<S: IssuanceStore + 'static> CertificateService<S> {
         let store = Arc::new(store);
         let recorder = Recorder::start(Arc::clone(&store), RecorderConfig::default());
         crate::metrics::chain_expiry(&ca_chain);
+        crate::metrics::register(verifier.config().oidc_issuers.keys().map(String::as_str));
         Ok(Self {
             verifier,
             ca: Arc::new(ca),

@@ -15,6 +15,19 @@ pub const OIDC_FAILURES: &str = "sigstack_oidc_verification_failures_total";
 /// (`signing`, `intermediate`, `root`) and `subject`.
 pub const CERTIFICATE_EXPIRY: &str = "sigstack_ca_certificate_expiry_timestamp_seconds";
 
+/// The counters exist at zero from the start (so that rates and alerts
+/// see them before the first event), per configured issuer where they
+/// have one.
+pub(crate) fn register<'a>(issuers: impl Iterator<Item = &'a str>) {
+    metrics::counter!(NEW_CERTS).increment(0);
+    for reason in ["ca", "ctlog", "store"] {
+        metrics::counter!(ISSUANCE_FAILURES, "reason" => reason).increment(0);
+    }
+    for issuer in issuers {
+        metrics::counter!(CERTIFICATES_ISSUED, "issuer" => issuer.to_owned()).increment(0);
+    }
+}
+
 pub(crate) fn issued(issuer: &str) {
     metrics::counter!(NEW_CERTS).increment(1);
     metrics::counter!(CERTIFICATES_ISSUED, "issuer" => issuer.to_owned()).increment(1);

@@ -124,6 +124,9 @@ impl<S: EngineStore> CtLog<S> {
                 tree
             }
         };
+        // Its sequencer starts now, so readiness and the tree-size gauge
+        // describe it from the start.
+        engine.writer(tree).await?;
         Ok(Self {
             engine,
             signer,

@@ -47,6 +47,9 @@ pub struct TreeWriter {
     tree: TreeId,
     queue: mpsc::Sender<AppendRequest>,
     max_leaf_bytes: usize,
+    /// Appends waiting, set at each enqueue (the sequencer sets it at each
+    /// batch), so a sequencer stuck in a commit shows a growing queue.
+    queue_depth: metrics::Gauge,
 }
 
 impl TreeWriter {
@@ -114,6 +117,9 @@ impl TreeWriter {
             })
             .await
             .map_err(|_| EngineError::SequencerStopped(self.tree))?;
+        #[allow(clippy::cast_precision_loss)]
+        self.queue_depth
+            .set((self.queue.max_capacity() - self.queue.capacity()) as f64);
         let sequenced = answer
             .await
             .map_err(|_| EngineError::SequencerStopped(self.tree))??;
@@ -341,6 +347,7 @@ impl<S: EngineStore> Engine<S> {
             tree,
             queue,
             max_leaf_bytes: self.config.max_leaf_bytes,
+            queue_depth: crate::metrics::sequencer_started(&self.config.name),
         };
         writers.insert(tree, (writer.clone(), task));
         Ok(writer)

@@ -49,6 +49,18 @@ pub(crate) fn batch_failed(log: &str) {
     metrics::counter!(BATCHES, "log" => log.to_owned(), "result" => "failed").increment(1);
 }
 
+/// A sequencer starts: its counters exist at zero (so that rates and
+/// alerts see them before the first failure), and the queue gauge it and
+/// its writers set.
+pub(crate) fn sequencer_started(log: &str) -> metrics::Gauge {
+    for result in ["committed", "failed"] {
+        metrics::counter!(BATCHES, "log" => log.to_owned(), "result" => result).increment(0);
+    }
+    let gauge = metrics::gauge!(QUEUE_DEPTH, "log" => log.to_owned());
+    gauge.set(0.0);
+    gauge
+}
+
 pub(crate) fn queue_depth(log: &str, waiting: usize) {
     #[allow(clippy::cast_precision_loss)]
     metrics::gauge!(QUEUE_DEPTH, "log" => log.to_owned()).set(waiting as f64);

@@ -178,6 +178,12 @@ impl<S: EngineStore> RekorLog<S> {
                 .create_tree_with_keys(&config.log_name, tree, genesis.body, genesis.index_keys)
                 .await?;
         }
+        // The active tree's sequencer starts now (not at the first append),
+        // so readiness and the tree-size gauge describe it from the start.
+        if let Some(active) = shards.last() {
+            engine.writer(active.tree).await?;
+        }
+        crate::metrics::register();
         Ok(Self {
             engine,
             log_id,

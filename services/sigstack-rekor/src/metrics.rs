@@ -12,6 +12,11 @@ pub const LOG_ENTRIES: &str = "sigstack_log_entries_total";
 /// Upstream Rekor's counter of new entries.
 pub const NEW_ENTRIES: &str = "rekor_new_entries";
 
+/// Upstream's counter exists at zero from the start.
+pub(crate) fn register() {
+    metrics::counter!(NEW_ENTRIES).increment(0);
+}
+
 pub(crate) fn entry_submitted(kind: &'static str, result: Result<(), &RekorError>) {
     let outcome = match result {
         Ok(()) => {

@@ -19,6 +19,7 @@ use axum::response::Response;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 /// HTTP request latency by `service`, `method`, `route` and `status`.
 pub const HTTP_DURATION: &str = "sigstack_http_request_duration_seconds";
@@ -135,31 +136,32 @@ pub fn health_routes(readiness: Arc<Readiness>) -> Router {
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
-        .route(
-            "/readyz",
-            get(move || {
-                let readiness = Arc::clone(&readiness);
-                async move { readiness.report().await }
-            }),
-        )
+        .route("/readyz", get(move || readyz(Arc::clone(&readiness))))
+}
+
+/// The `/readyz` answer.
+pub async fn readyz(readiness: Arc<Readiness>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    readiness.report().await
+}
+
+/// The `/metrics` answer: the Prometheus text format.
+pub fn metrics_text(
+    metrics: &PrometheusHandle,
+) -> ([(header::HeaderName, HeaderValue); 1], String) {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        metrics.render(),
+    )
 }
 
 /// The admin listener's routes: health and `/metrics`.
 pub fn admin_router(readiness: Arc<Readiness>, metrics: PrometheusHandle) -> Router {
     health_routes(readiness).route(
         "/metrics",
-        get(move || {
-            let text = metrics.render();
-            async move {
-                (
-                    [(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-                    )],
-                    text,
-                )
-            }
-        }),
+        get(move || std::future::ready(metrics_text(&metrics))),
     )
 }
 
@@ -182,8 +184,27 @@ async fn track(State(service): State<&'static str>, request: Request, next: Next
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let path = request.uri().path().to_owned();
     let method = method_label(request.method());
-    let response = next.run(request).await;
+    // Route and method only: never the query, a header or the body, where
+    // tokens and proofs travel.
+    let span = tracing::info_span!(
+        "request",
+        service,
+        method,
+        route = %route,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let response = next.run(request).instrument(span.clone()).await;
     let seconds = started.elapsed().as_secs_f64();
+    span.record("status", response.status().as_u16());
+    span.record("latency_ms", seconds * 1000.0);
+    span.in_scope(|| {
+        if response.status().is_server_error() {
+            tracing::warn!("request failed");
+        } else {
+            tracing::debug!("request");
+        }
+    });
     if grpc {
         // Errors are trailers-only responses (grpc-status in the headers);
         // a unary success carries it in the trailers: 0.

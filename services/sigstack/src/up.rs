@@ -6,6 +6,8 @@
 //! `/healthz` (503) while the CA starts, because the CA's verifier fetches
 //! the issuer's discovery document over HTTP at start, from this very
 //! listener. Every other path is handed to the full router once it exists.
+//! `/metrics` and `/readyz` are on the same listener (a development stack
+//! has no admin port).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -78,8 +80,15 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         stack.ct_signer.public_key_spki_der().to_vec(),
     )?;
 
+    let metrics = crate::telemetry::install_metrics()?;
     let full: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
-    let router = bootstrap_router(Arc::clone(&stack.dev_issuer), Arc::clone(&full));
+    let router = crate::serving::with_request_metrics(
+        bootstrap_router(Arc::clone(&stack.dev_issuer), Arc::clone(&full)).route(
+            "/metrics",
+            get(move || std::future::ready(crate::serving::metrics_text(&metrics))),
+        ),
+        "up",
+    );
     let server = tokio::spawn(async move {
         axum::serve(no_delay(listener), router)
             .with_graceful_shutdown(shutdown_signal())
@@ -98,7 +107,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .await?,
     );
     let routers = ca_router(
-        store,
+        store.clone(),
         stack.ca,
         CtPlacement::InProcess {
             signer: Arc::new(stack.ct_signer),
@@ -109,11 +118,18 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     )
     .await?;
     let stop = routers.stopper();
+    let readiness = Arc::new(crate::ca::ca_readiness(store, &routers).with(
+        "log_sequencer",
+        crate::serve::sequencer_check(Arc::clone(&rekor), RekorLog::engine),
+    ));
     let rekor_router = sigstack_rekor::api::router(Arc::clone(&rekor), rekor.body_limit());
     // Before /healthz turns 200: ready means the trust files are there too.
     let written = trust_export::write(&dir.trust(), &material)?;
     // The Rekor router's fallback answers every unknown path with 404 JSON.
-    let _ = full.set(routers.http.merge(routers.grpc).merge(rekor_router));
+    let _ = full.set(routers.http.merge(routers.grpc).merge(rekor_router).route(
+        "/readyz",
+        get(move || crate::serving::readyz(Arc::clone(&readiness))),
+    ));
     print_welcome(&dir, &metadata, &written);
     tracing::info!(listen = %listen, hostname = %hostname, "sigstack up: ready");
 
