@@ -14,6 +14,8 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// `ssl=on` with these PEM files in the data directory's parent.
+    tls: bool,
 }
 
 impl Cluster {
@@ -23,6 +25,19 @@ impl Cluster {
     /// When PostgreSQL's binaries are missing (`scripts/test` installs
     /// Debian's `postgresql`) or the cluster does not start.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// As [`Cluster::start`], serving TLS (besides plain connections) with
+    /// this PEM certificate chain and private key.
+    ///
+    /// # Panics
+    /// As [`Cluster::start`].
+    pub fn start_tls(certificate_pem: &str, key_pem: &str) -> Self {
+        Self::start_with(Some((certificate_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Self {
         let bin = server_bin();
         let dir = tempfile::Builder::new()
             .prefix("sigstack-private-pg")
@@ -35,7 +50,29 @@ impl Cluster {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let cluster = Self { dir, bin, port };
+        if let Some((certificate, key)) = tls {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::write(dir.path().join("server.crt"), certificate).expect("server.crt");
+            std::fs::write(dir.path().join("server.key"), key).expect("server.key");
+            // PostgreSQL refuses a key others can read.
+            std::fs::set_permissions(
+                dir.path().join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .expect("chmod server.key");
+            if is_root() {
+                run(Command::new("chown")
+                    .arg("postgres:")
+                    .arg(dir.path().join("server.crt"))
+                    .arg(dir.path().join("server.key")));
+            }
+        }
+        let cluster = Self {
+            dir,
+            bin,
+            port,
+            tls: tls.is_some(),
+        };
         run(cluster
             .as_postgres(&cluster.bin.join("initdb"))
             .arg("-D")
@@ -68,11 +105,17 @@ impl Cluster {
     /// # Panics
     /// When `pg_ctl` fails.
     pub fn start_again(&self) {
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=on",
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                self.dir.path().display()
+            ));
+        }
         run(self
             .as_postgres(&self.bin.join("pg_ctl"))
             .arg("-D")
