@@ -313,3 +313,77 @@ fn bad_starts_name_the_problem() {
     assert!(stderr.contains("key.pem"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The split topology of the Kubernetes example: `serve` of a CT log, and a
+/// CA whose `[ca.ct]` is `remote`, checking each SCT with the public key
+/// `keys init` wrote next to the CT key. A certificate comes back with its
+/// SCT, and the precertificate is in that CT log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_with_a_remote_ct_log_checks_scts_with_the_published_key() {
+    use sigstack_e2e::serve::{Issuer, Served, keys_init};
+    let dir = tempfile::tempdir().expect("temp dir");
+    keys_init(dir.path());
+    for public in ["keys/ctlog.pub.pem", "keys/rekor.pub.pem"] {
+        let text = std::fs::read_to_string(dir.path().join(public)).expect("public key");
+        assert!(text.starts_with("-----BEGIN PUBLIC KEY-----"), "{public}");
+    }
+    let issuer = Issuer::start(dir.path()).await;
+    let ct = Served::start(
+        dir.path(),
+        "ct.toml",
+        "service = \"ct\"\n[database]\nbackend = \"sqlite\"\nurl = \"ct.db\"\n[ct]\n\
+         key_file = \"keys/ctlog.key.pem\"\npassword_file = \"password\"\n\
+         roots_file = \"keys/ca-chain.pem\"\norigin = \"ct.example.test\"\n",
+    )
+    .await;
+    let ca = Served::start(
+        dir.path(),
+        "ca.toml",
+        &format!(
+            "service = \"ca\"\n[database]\nbackend = \"sqlite\"\nurl = \"ca.db\"\n[ca]\n\
+             chain_file = \"keys/ca-chain.pem\"\nissuer_config = \"issuers.yaml\"\n[ca.key]\n\
+             backend = \"file\"\nkey_file = \"keys/ca-intermediate.key.pem\"\npassword_file = \"password\"\n\
+             [ca.ct]\nmode = \"remote\"\nurl = \"{}\"\npublic_key_file = \"keys/ctlog.pub.pem\"\n",
+            ct.base
+        ),
+    )
+    .await;
+    let key = RequesterKey::new();
+    let email = "dev@example.com";
+    let token = issuer
+        .issuer
+        .token(&TokenRequest::new("split").email(email))
+        .expect("token");
+    let response = ca
+        .http
+        .post(format!("{}/api/v2/signingCert", ca.base))
+        .json(&json!({"credentials": {"oidcIdentityToken": token},
+            "publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
+                "proofOfPossession": STANDARD.encode(key.sign(email.as_bytes()))}}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    let sth: Value = ct
+        .http
+        .get(format!("{}/ct/v1/get-sth", ct.base))
+        .send()
+        .await
+        .expect("get-sth")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(sth["tree_size"], 2, "genesis and the precertificate");
+    let metrics = ct.metrics().await;
+    assert_eq!(
+        metrics.value("sigstack_ct_scts_issued_total", &[("log", "ct")]),
+        1.0
+    );
+    assert_eq!(
+        ca.metrics().await.value(
+            "sigstack_ca_certificates_issued_total",
+            &[("issuer", issuer.url())]
+        ),
+        1.0
+    );
+}

@@ -20,7 +20,7 @@ pub fn read_password(path: &Path) -> anyhow::Result<SecretBytes> {
 
 pub fn generate(args: &KeyGenerateArgs) -> anyhow::Result<()> {
     let password = read_password(&args.password_file)?;
-    let (pem, log_id) = new_log_key(&password)?;
+    let (pem, _, log_id) = new_log_key(&password)?;
     write_private(&args.out, pem.as_bytes())?;
     println!(
         "wrote {} (ECDSA P-256, log ID {log_id})",
@@ -29,11 +29,14 @@ pub fn generate(args: &KeyGenerateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A new ECDSA P-256 log key, encrypted, and its log ID in hex.
-fn new_log_key(password: &SecretBytes) -> anyhow::Result<(String, String)> {
+/// A new ECDSA P-256 log key, encrypted; its public key as PEM; its log ID in hex.
+fn new_log_key(password: &SecretBytes) -> anyhow::Result<(String, String, String)> {
     let signer = EcdsaP256NoteSigner::generate("key")?;
     let pem = encrypt_pkcs8_pem(&signer.pkcs8_der()?, password.expose())?;
-    Ok((pem, signer.log_id().to_hex()))
+    let public = sigstack_core::entry::pki::PublicKey::from_spki_der(signer.public_key_spki_der())
+        .context("reading back a public key just made")?
+        .canonical_pem();
+    Ok((pem, public, signer.log_id().to_hex()))
 }
 
 pub const ROOT_CERT: &str = "ca-root.pem";
@@ -43,6 +46,9 @@ pub const INTERMEDIATE_KEY: &str = "ca-intermediate.key.pem";
 pub const CHAIN: &str = "ca-chain.pem";
 pub const CTLOG_KEY: &str = "ctlog.key.pem";
 pub const REKOR_KEY: &str = "rekor.key.pem";
+/// The log keys' public halves, for `trust export` and `[ca.ct] public_key_file`.
+pub const CTLOG_PUBLIC: &str = "ctlog.pub.pem";
+pub const REKOR_PUBLIC: &str = "rekor.pub.pem";
 
 /// `keys init`: the CA hierarchy of ca.md §12.1 and both logs' keys. Every
 /// file is new; nothing is generated (in a token either) while any of them
@@ -77,6 +83,8 @@ pub fn init_files(
         CHAIN,
         CTLOG_KEY,
         REKOR_KEY,
+        CTLOG_PUBLIC,
+        REKOR_PUBLIC,
     ];
     if hsm.is_none() {
         names.push(INTERMEDIATE_KEY);
@@ -141,16 +149,17 @@ pub fn init_files(
     }
     let chain = format!("{intermediate_pem}{root_pem}");
     write_public(&path(CHAIN), &chain, "intermediate then root")?;
-    for (name, role) in [
-        (CTLOG_KEY, "CT log key"),
-        (REKOR_KEY, "transparency log key"),
+    for (name, public_name, role) in [
+        (CTLOG_KEY, CTLOG_PUBLIC, "CT log key"),
+        (REKOR_KEY, REKOR_PUBLIC, "transparency log key"),
     ] {
-        let (pem, log_id) = new_log_key(password)?;
+        let (pem, public, log_id) = new_log_key(password)?;
         write_private(&path(name), pem.as_bytes())?;
         println!(
             "wrote {} ({role}, ECDSA P-256, log ID {log_id})",
             path(name).display()
         );
+        write_public(&path(public_name), &public, "its public key")?;
     }
     Ok(())
 }
