@@ -77,6 +77,9 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
         signer: Arc::new(EcdsaP256NoteSigner::generate("bench-ct.sigstack.invalid")?),
         origin: "bench-ct.sigstack.invalid".into(),
     };
+    // Measured as `serve` runs it: the Prometheus recorder installed and
+    // every request through the metrics and span layer.
+    let metrics = crate::telemetry::install_metrics()?;
     let (router, stop) = ca_router(
         store,
         materials,
@@ -86,6 +89,7 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
     )
     .await?
     .merged();
+    let router = crate::serving::with_request_metrics(router, "ca");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let listener = crate::ca::no_delay(listener);
@@ -137,6 +141,13 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
         "certificates issued (200, embedded SCT): {} (errors: {errors})",
         latencies.count()
     );
+    // The CA's own count, as Prometheus would scrape it.
+    let counted = metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("fulcio_new_certs ").map(str::to_owned))
+        .unwrap_or_else(|| "absent".into());
+    println!("fulcio_new_certs: {counted}");
     println!("elapsed_s: {:.3}", elapsed.as_secs_f64());
     println!("certificates_per_s: {rate:.0}");
     println!("latency_p50_ms: {}", ms(latencies.quantile(0.50)));
