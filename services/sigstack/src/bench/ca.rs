@@ -141,13 +141,13 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
         "certificates issued (200, embedded SCT): {} (errors: {errors})",
         latencies.count()
     );
-    // The CA's own count, as Prometheus would scrape it.
+    // The CA's own count, as Prometheus would scrape it (the warm-up one included).
     let counted = metrics
         .render()
         .lines()
         .find_map(|l| l.strip_prefix("fulcio_new_certs ").map(str::to_owned))
         .unwrap_or_else(|| "absent".into());
-    println!("fulcio_new_certs: {counted}");
+    println!("fulcio_new_certs (warm-up included): {counted}");
     println!("elapsed_s: {:.3}", elapsed.as_secs_f64());
     println!("certificates_per_s: {rate:.0}");
     println!("latency_p50_ms: {}", ms(latencies.quantile(0.50)));
