@@ -209,7 +209,18 @@ fn environment_overrides_apply_and_are_named() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let out = check(&log, &[("SIGSTACK_LOG__MAX_BACH", "64")]);
-    assert!(stderr(&out).contains("log.max_bach"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("log.max_bach: unknown field")
+            && err.contains("(from SIGSTACK_LOG__MAX_BACH)"),
+        "{err}"
+    );
+    // An override that makes a key of the file wrong blames the file's key,
+    // not a variable that is not set.
+    let ca = repo().join("deploy/config/ca.toml");
+    let err = stderr(&check(&ca, &[("SIGSTACK_CA__KEY__BACKEND", "pkcs11")]));
+    assert!(err.contains("ca.key.key_file: unknown field"), "{err}");
+    assert!(!err.contains("(from "), "{err}");
 }
 
 #[test]

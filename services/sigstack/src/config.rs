@@ -434,24 +434,26 @@ fn describe(error: &figment::Error) -> String {
         .map(|e| {
             let mut path = e.path.clone();
             // Name the unknown key itself, not only the table it is in.
-            if let figment::error::Kind::UnknownField(name, _) = &e.kind {
+            if let figment::error::Kind::UnknownField(name, _) = &e.kind
+                && path.last() != Some(name)
+            {
                 path.push(name.clone());
             }
             let key = path.join(".");
-            let from = e
-                .metadata
-                .as_ref()
-                .filter(|m| m.name.contains("environment"))
-                .map(|_| {
-                    format!(
-                        " (from {ENV_PREFIX}{})",
-                        path.iter()
-                            .map(|p| p.to_uppercase())
-                            .collect::<Vec<_>>()
-                            .join("__")
-                    )
-                })
-                .unwrap_or_default();
+            // Name the variable only when one by that name is set: a
+            // table merged from both sources reports either.
+            let variable = format!(
+                "{ENV_PREFIX}{}",
+                path.iter()
+                    .map(|p| p.to_uppercase())
+                    .collect::<Vec<_>>()
+                    .join("__")
+            );
+            let from = if std::env::var_os(&variable).is_some() {
+                format!(" (from {variable})")
+            } else {
+                String::new()
+            };
             if key.is_empty() {
                 format!("{}{from}", e.kind)
             } else {
