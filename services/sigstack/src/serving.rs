@@ -340,3 +340,69 @@ async fn drain_servers(servers: &mut tokio::task::JoinSet<anyhow::Result<()>>, d
         servers.abort_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> impl ReadinessCheck {
+        CheckFn(|| std::future::ready(Ok(())))
+    }
+
+    #[tokio::test]
+    async fn ready_only_when_every_check_passes_and_not_stopping() {
+        let readiness = Readiness::new().with("database", ok()).with("keys", ok());
+        let (status, body) = readiness.report().await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.0["status"], "ready");
+        assert_eq!(body.0["checks"]["database"], "ok");
+
+        let failing = Readiness::new().with("database", ok()).with(
+            "sequencer",
+            CheckFn(|| std::future::ready(Err("ended: secret detail".to_owned()))),
+        );
+        let (status, body) = failing.report().await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body.0["checks"]["sequencer"], "failing");
+        assert_eq!(body.0["checks"]["database"], "ok");
+        assert!(
+            !body.0.to_string().contains("secret detail"),
+            "causes stay in the log"
+        );
+
+        readiness.stopping.store(true, Ordering::Release);
+        let (status, body) = readiness.report().await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body.0["checks"]["shutdown"], "stopping");
+    }
+
+    #[tokio::test]
+    async fn a_check_that_does_not_answer_fails_within_the_limit() {
+        let readiness = Readiness::new().with(
+            "database",
+            CheckFn(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(())
+            }),
+        );
+        let started = Instant::now();
+        let (status, body) = readiness.report().await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body.0["checks"]["database"], "failing");
+        assert!(started.elapsed() < CHECK_TIMEOUT + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn labels_are_bounded() {
+        assert_eq!(
+            method_label(&Method::from_bytes(b"BREW").expect("method")),
+            "other"
+        );
+        assert_eq!(method_label(&Method::POST), "POST");
+        assert_eq!(grpc_method("/dev.sigstore.fulcio.v2.CA/Anything"), "other");
+        assert_eq!(
+            grpc_method("/grpc.health.v1.Health/Check"),
+            "/grpc.health.v1.Health/Check"
+        );
+    }
+}
