@@ -334,6 +334,7 @@ impl<S: EngineStore> Engine<S> {
         };
         crate::metrics::tree_size(&self.config.name, tree, head.size);
         let (queue, requests) = mpsc::channel(self.config.queue_depth);
+        let queue_depth = crate::metrics::sequencer_started(&self.config.name);
         let sequencer = Sequencer {
             tree,
             store: self.store.clone(),
@@ -341,13 +342,14 @@ impl<S: EngineStore> Engine<S> {
             config: Arc::clone(&self.config),
             sealer: self.sealer.clone(),
             edge: None,
+            queue_depth: queue_depth.clone(),
         };
         let task = tokio::spawn(sequencer.run(requests));
         let writer = TreeWriter {
             tree,
             queue,
             max_leaf_bytes: self.config.max_leaf_bytes,
-            queue_depth: crate::metrics::sequencer_started(&self.config.name),
+            queue_depth,
         };
         writers.insert(tree, (writer.clone(), task));
         Ok(writer)

@@ -60,8 +60,3 @@ pub(crate) fn sequencer_started(log: &str) -> metrics::Gauge {
     gauge.set(0.0);
     gauge
 }
-
-pub(crate) fn queue_depth(log: &str, waiting: usize) {
-    #[allow(clippy::cast_precision_loss)]
-    metrics::gauge!(QUEUE_DEPTH, "log" => log.to_owned()).set(waiting as f64);
-}

@@ -93,6 +93,8 @@ pub(crate) struct Sequencer<S> {
     /// The right edge as of the last committed batch; `None` when unknown
     /// (at start, after a failure, or when another writer may have moved the tree).
     pub edge: Option<RightEdge>,
+    /// `sigstack_sequencer_queue_depth`, shared with the tree's writers.
+    pub queue_depth: metrics::Gauge,
 }
 
 impl<S: SequencerStore> Sequencer<S> {
@@ -107,7 +109,8 @@ impl<S: SequencerStore> Sequencer<S> {
                 None,
             )
             .await;
-            crate::metrics::queue_depth(&self.config.name, queue.len());
+            #[allow(clippy::cast_precision_loss)]
+            self.queue_depth.set(queue.len() as f64);
             let span = tracing::info_span!("batch", tree = %self.tree, entries = batch.len());
             self.process(batch).instrument(span).await;
         }

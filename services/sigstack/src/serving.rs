@@ -182,7 +182,8 @@ async fn track(State(service): State<&'static str>, request: Request, next: Next
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let path = request.uri().path().to_owned();
+    // The path only for gRPC, where it names the method.
+    let grpc_method = grpc.then(|| grpc_method(request.uri().path()));
     let method = method_label(request.method());
     // Route and method only: never the query, a header or the body, where
     // tokens and proofs travel.
@@ -205,7 +206,7 @@ async fn track(State(service): State<&'static str>, request: Request, next: Next
             tracing::debug!("request");
         }
     });
-    if grpc {
+    if let Some(grpc_method) = grpc_method {
         // Errors are trailers-only responses (grpc-status in the headers);
         // a unary success carries it in the trailers: 0.
         let code = response
@@ -213,7 +214,7 @@ async fn track(State(service): State<&'static str>, request: Request, next: Next
             .get("grpc-status")
             .and_then(|v| v.to_str().ok())
             .map_or_else(|| "0".to_owned(), str::to_owned);
-        metrics::histogram!(GRPC_DURATION, "service" => service, "method" => grpc_method(&path), "code" => code)
+        metrics::histogram!(GRPC_DURATION, "service" => service, "method" => grpc_method, "code" => code)
             .record(seconds);
     } else {
         metrics::histogram!(HTTP_DURATION, "service" => service, "method" => method, "route" => route, "status" => response.status().as_u16().to_string())
@@ -303,22 +304,21 @@ pub async fn serve_until_stopped(
                 .with_context(|| format!("{what} on {address}"))
         });
     }
-    tokio::select! {
+    // A signal, or a server that ended on its own: either way the others stop too.
+    let ended = tokio::select! {
         () = crate::serve::shutdown_signal() => {
             tracing::info!(drain_secs = drain.as_secs(), "stopping: unready, draining in-flight requests");
+            None
         }
-        Some(ended) = servers.join_next() => {
-            // A server ended on its own: stop the others too.
-            readiness.stopping.store(true, Ordering::Release);
-            let _ = stop_tx.send(true);
-            drain_servers(&mut servers, drain).await;
-            return ended.context("a server task")?;
-        }
-    }
+        Some(ended) = servers.join_next() => Some(ended),
+    };
     readiness.stopping.store(true, Ordering::Release);
     let _ = stop_tx.send(true);
     drain_servers(&mut servers, drain).await;
-    Ok(())
+    match ended {
+        Some(ended) => ended.context("a server task")?,
+        None => Ok(()),
+    }
 }
 
 async fn drain_servers(servers: &mut tokio::task::JoinSet<anyhow::Result<()>>, drain: Duration) {
