@@ -8,19 +8,96 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use sigstack_ca::dev_issuer::DevIssuer;
 
+use crate::ca::RequesterKey;
 use crate::sigstack_bin;
 use crate::up::free_port;
 
 /// The password every key of [`keys_init`] is encrypted with.
 pub const PASSWORD: &str = "a long operator password";
 
+/// A CA config (without `[server]`) over the files of [`keys_init`] and
+/// [`Issuer`]: SQLite `ca.db`, the file key, the CT log in process.
+pub const CA_CONFIG: &str = r#"service = "ca"
+[database]
+backend = "sqlite"
+url = "ca.db"
+[ca]
+chain_file = "keys/ca-chain.pem"
+issuer_config = "issuers.yaml"
+[ca.key]
+backend = "file"
+key_file = "keys/ca-intermediate.key.pem"
+password_file = "password"
+[ca.ct]
+mode = "in_process"
+key_file = "keys/ctlog.key.pem"
+password_file = "password"
+origin = "ct.example.test"
+"#;
+
+/// A transparency log config (without `[server]`) over the files of
+/// [`keys_init`]: SQLite `log.db`. `[log]` is its last table, so further
+/// `[log]` keys may be appended.
+pub const LOG_CONFIG: &str = r#"service = "log"
+[database]
+backend = "sqlite"
+url = "log.db"
+[log]
+hostname = "rekor.example.test"
+key_file = "keys/rekor.key.pem"
+password_file = "password"
+"#;
+
+/// `sigstack migrate` of a CT config over `backend` and `url`, written to
+/// DIR/migrate.toml (the other files it names need not exist).
+///
+/// # Panics
+/// When the file cannot be written or the binary not run.
+pub fn migrate(dir: &Path, backend: &str, url: &str) -> std::process::Output {
+    let config = dir.join("migrate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "service = \"ct\"\n[server]\nlisten = \"127.0.0.1:1\"\n[database]\nbackend = \"{backend}\"\nurl = \"{url}\"\n\
+             [ct]\nkey_file = \"k\"\npassword_file = \"p\"\nroots_file = \"r\"\norigin = \"o\"\n"
+        ),
+    )
+    .expect("config");
+    Command::new(sigstack_bin())
+        .args(["migrate", "--config"])
+        .arg(&config)
+        .current_dir(dir)
+        .output()
+        .expect("run migrate")
+}
+
+/// The one `{uuid: entry}` pair of a Rekor v1 entry answer.
+///
+/// # Panics
+/// When the body is not one such pair.
+pub fn only_entry(body: &serde_json::Value) -> (&String, &serde_json::Value) {
+    body.as_object()
+        .and_then(|o| o.iter().next())
+        .expect("one entry")
+}
+
 /// `sigstack keys init --out-dir DIR/keys`, with the password in DIR/password.
 ///
 /// # Panics
 /// When the command fails.
 pub fn keys_init(dir: &Path) {
+    keys_init_with(dir, &[]);
+}
+
+/// [`keys_init`] with further arguments (e.g. `--common-name`).
+///
+/// # Panics
+/// When the command fails.
+pub fn keys_init_with(dir: &Path, extra: &[&str]) {
     std::fs::write(dir.join("password"), format!("{PASSWORD}\n")).expect("password file");
     let out = Command::new(sigstack_bin())
         .args([
@@ -31,6 +108,7 @@ pub fn keys_init(dir: &Path) {
             "--password-file",
             "password",
         ])
+        .args(extra)
         .current_dir(dir)
         .output()
         .expect("run keys init");
@@ -157,6 +235,63 @@ impl Served {
             assert!(Instant::now() < deadline, "{name} not ready in time");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// GET `url` (a full URL), parsed as JSON.
+    ///
+    /// # Panics
+    /// When it does not answer JSON.
+    pub async fn get_json(&self, url: &str) -> serde_json::Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+    }
+
+    /// The `logIndex` of transparency log entry `uuid`.
+    ///
+    /// # Panics
+    /// When the log does not answer 200 for it.
+    pub async fn log_index_of(&self, uuid: &str) -> Option<u64> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/log/entries/{uuid}", self.base))
+            .send()
+            .await
+            .expect("GET entry");
+        assert_eq!(response.status(), 200, "acknowledged entry {uuid} is gone");
+        let body: serde_json::Value = response.json().await.expect("entry");
+        only_entry(&body).1["logIndex"].as_u64()
+    }
+
+    /// A v2 signingCert request with a public key and a proof of possession
+    /// over `signed`; the answer, and the proof sent (base64).
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    pub async fn request_certificate(
+        &self,
+        token: &str,
+        key: &RequesterKey,
+        signed: &[u8],
+    ) -> (reqwest::Response, String) {
+        let proof = STANDARD.encode(key.sign(signed));
+        let response = self
+            .http
+            .post(format!("{}/api/v2/signingCert", self.base))
+            .json(
+                &serde_json::json!({"credentials": {"oidcIdentityToken": token},
+                "publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
+                    "proofOfPossession": proof}}),
+            )
+            .send()
+            .await
+            .expect("POST signingCert");
+        (response, proof)
     }
 
     /// What the process logged so far (stderr).

@@ -5,35 +5,16 @@
 //! served on the same port. Bad starts give one line and a non-zero exit.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
-use sigstack_ca::dev_issuer::{DevIssuer, TokenRequest};
+use serde_json::Value;
+use sigstack_ca::dev_issuer::TokenRequest;
 use sigstack_e2e::ca::RequesterKey;
+use sigstack_e2e::serve::{CA_CONFIG, Issuer, Served, keys_init, keys_init_with};
 use sigstack_e2e::sigstack_bin;
-
-const PASSWORD: &str = "a long operator password";
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
+use sigstack_e2e::up::free_port;
 
 fn run(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new(sigstack_bin())
@@ -41,22 +22,6 @@ fn run(args: &[&str], dir: &Path) -> std::process::Output {
         .current_dir(dir)
         .output()
         .expect("run sigstack")
-}
-
-async fn wait_ready(client: &reqwest::Client, url: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = client.get(url).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("sigstack serve ca exited early: {status}");
-        }
-        assert!(Instant::now() < deadline, "CA did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn pem_blocks(text: &str) -> Vec<Vec<u8>> {
@@ -75,106 +40,26 @@ fn pem_blocks(text: &str) -> Vec<Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_ca_issues_with_keys_from_keys_init() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let password = dir.path().join("password");
-    std::fs::write(&password, format!("{PASSWORD}\n")).expect("password");
-    let init = run(
-        &[
-            "keys",
-            "init",
-            "--out-dir",
-            "keys",
-            "--password-file",
-            "password",
-            "--common-name",
-            "Example Corp",
-        ],
-        dir.path(),
-    );
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    keys_init_with(dir.path(), &["--common-name", "Example Corp"]);
 
-    // The organisation's issuer, served here.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let issuer_url = format!("http://{}/oidc", listener.local_addr().expect("address"));
-    let issuer = Arc::new(
-        DevIssuer::from_pkcs8(&issuer_url, &DevIssuer::generate_pkcs8().expect("key"))
-            .expect("issuer"),
-    );
-    let app = axum::Router::new().nest("/oidc", issuer.clone().router());
-    let issuer_task = tokio::spawn(async move { axum::serve(listener, app).await });
-    std::fs::write(
-        dir.path().join("issuers.yaml"),
-        format!(
-            "oidc-issuers:\n  {issuer_url}:\n    issuer-url: {issuer_url}\n    client-id: sigstore\n    type: email\n"
-        ),
-    )
-    .expect("issuer file");
-
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let admin = format!("127.0.0.1:{}", free_port());
-    std::fs::write(
-        dir.path().join("ca.toml"),
-        format!(
-            r#"service = "ca"
-[server]
-listen = "{listen}"
-admin_listen = "{admin}"
-[database]
-backend = "sqlite"
-url = "ca.db"
-[ca]
-chain_file = "keys/ca-chain.pem"
-issuer_config = "issuers.yaml"
-[ca.key]
-backend = "file"
-key_file = "keys/ca-intermediate.key.pem"
-password_file = "password"
-[ca.ct]
-mode = "in_process"
-key_file = "keys/ctlog.key.pem"
-password_file = "password"
-origin = "sigstack-ct"
-"#
-        ),
-    )
-    .expect("config");
+    // The organisation's issuer, served here, and the CA's config.
+    let issuer = Issuer::start(dir.path()).await;
+    let ca = Served::start(dir.path(), "ca.toml", CA_CONFIG).await;
     let check = run(&["check-config", "--files", "ca.toml"], dir.path());
     assert!(
         check.status.success(),
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let mut child = Command::new(sigstack_bin())
-        .args(["serve", "--config", "ca.toml"])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sigstack serve ca");
-    let client = reqwest::Client::new();
-    let base = format!("http://{listen}");
-    wait_ready(&client, &format!("http://{admin}/readyz"), &mut child).await;
-    let _running = Running(child);
+    let base = ca.base.clone();
 
     let key = RequesterKey::new();
     let email = "dev@example.com";
     let token = issuer
+        .issuer
         .token(&TokenRequest::new("dev-1").email(email))
         .expect("token");
-    let response = client
-        .post(format!("{base}/api/v2/signingCert"))
-        .json(&json!({"credentials": {"oidcIdentityToken": token},
-            "publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
-                "proofOfPossession": STANDARD.encode(key.sign(email.as_bytes()))}}))
-        .send()
-        .await
-        .expect("POST");
+    let (response, _) = ca.request_certificate(&token, &key, email.as_bytes()).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("JSON");
     let chain: Vec<Vec<u8>> = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
@@ -218,14 +103,7 @@ origin = "sigstack-ct"
     );
 
     // The CT log answers on the same port, with the precertificate logged.
-    let sth: Value = client
-        .get(format!("{base}/ct/v1/get-sth"))
-        .send()
-        .await
-        .expect("get-sth")
-        .json()
-        .await
-        .expect("JSON");
+    let sth = ca.get_json(&format!("{base}/ct/v1/get-sth")).await;
     assert_eq!(sth["tree_size"], 2, "genesis and one precertificate");
 
     // gRPC on the same port (h2c): health, then a certificate.
@@ -250,6 +128,7 @@ origin = "sigstack-ct"
         create_signing_certificate_request::Key, credentials, signing_certificate,
     };
     let token = issuer
+        .issuer
         .token(&TokenRequest::new("dev-2").email(email))
         .expect("token");
     let answer = CaClient::new(channel)
@@ -268,7 +147,6 @@ origin = "sigstack-ct"
         panic!("no embedded-SCT certificate");
     };
     assert_eq!(embedded.chain.expect("chain").certificates.len(), 3);
-    issuer_task.abort();
 }
 
 /// A config for `bad_starts_name_the_problem`, with `key` as its `[ca.key]`.
@@ -297,7 +175,7 @@ fn bad_starts_name_the_problem() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ca.key"), "{stderr}");
-    // The ephemeral backend without --allow-ephemeral-ca.
+    // The ephemeral backend with a chain file (it makes its own).
     std::fs::write(dir.path().join("chain.pem"), "").expect("chain");
     let out = bad_start_config(dir.path(), "backend = \"ephemeral\"");
     assert!(!out.status.success());
@@ -320,7 +198,6 @@ fn bad_starts_name_the_problem() {
 /// SCT, and the precertificate is in that CT log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ca_with_a_remote_ct_log_checks_scts_with_the_published_key() {
-    use sigstack_e2e::serve::{Issuer, Served, keys_init};
     let dir = tempfile::tempdir().expect("temp dir");
     keys_init(dir.path());
     for public in ["keys/ctlog.pub.pem", "keys/rekor.pub.pem"] {
@@ -354,25 +231,9 @@ async fn ca_with_a_remote_ct_log_checks_scts_with_the_published_key() {
         .issuer
         .token(&TokenRequest::new("split").email(email))
         .expect("token");
-    let response = ca
-        .http
-        .post(format!("{}/api/v2/signingCert", ca.base))
-        .json(&json!({"credentials": {"oidcIdentityToken": token},
-            "publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
-                "proofOfPossession": STANDARD.encode(key.sign(email.as_bytes()))}}))
-        .send()
-        .await
-        .expect("POST");
+    let (response, _) = ca.request_certificate(&token, &key, email.as_bytes()).await;
     assert_eq!(response.status(), 200);
-    let sth: Value = ct
-        .http
-        .get(format!("{}/ct/v1/get-sth", ct.base))
-        .send()
-        .await
-        .expect("get-sth")
-        .json()
-        .await
-        .expect("JSON");
+    let sth = ct.get_json(&format!("{}/ct/v1/get-sth", ct.base)).await;
     assert_eq!(sth["tree_size"], 2, "genesis and the precertificate");
     let metrics = ct.metrics().await;
     assert_eq!(

@@ -6,11 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sigstack_e2e::serve::{migrate, repo_root};
 use sigstack_e2e::sigstack_bin;
-
-fn repo() -> PathBuf {
-    sigstack_e2e::serve::repo_root()
-}
 
 fn check(file: &Path, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(sigstack_bin());
@@ -26,7 +23,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn examples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("deploy/config"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("deploy/config"))
         .expect("deploy/config")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -76,7 +73,7 @@ fn every_example_config_is_accepted() {
 #[test]
 fn the_systemd_configs_are_accepted() {
     let mut found = 0;
-    for entry in std::fs::read_dir(repo().join("deploy/systemd")).expect("deploy/systemd") {
+    for entry in std::fs::read_dir(repo_root().join("deploy/systemd")).expect("deploy/systemd") {
         let file = entry.expect("entry").path();
         if file.extension().is_some_and(|e| e == "toml") {
             let out = check(&file, &[]);
@@ -109,7 +106,7 @@ fn one_unknown_key_is_refused_by_name() {
         }
     }
     // A key of the service's own section, and one nested two deep.
-    let ca = std::fs::read_to_string(repo().join("deploy/config/ca.toml")).expect("ca");
+    let ca = std::fs::read_to_string(repo_root().join("deploy/config/ca.toml")).expect("ca");
     let copy = dir.path().join("ca.toml");
     std::fs::write(
         &copy,
@@ -166,7 +163,7 @@ fn one_mistyped_field_is_refused_by_name() {
     ];
     for (name, good, bad, named) in cases {
         let text =
-            std::fs::read_to_string(repo().join("deploy/config").join(name)).expect("example");
+            std::fs::read_to_string(repo_root().join("deploy/config").join(name)).expect("example");
         assert!(text.contains(good), "{name} has no {good:?}");
         let copy = dir.path().join(name);
         std::fs::write(&copy, text.replacen(good, bad, 1)).expect("copy");
@@ -180,7 +177,7 @@ fn one_mistyped_field_is_refused_by_name() {
 
 #[test]
 fn environment_overrides_apply_and_are_named() {
-    let log = repo().join("deploy/config/log.toml");
+    let log = repo_root().join("deploy/config/log.toml");
     let out = check(&log, &[("SIGSTACK_LOG__MAX_BATCH", "many")]);
     assert!(!out.status.success());
     let err = stderr(&out);
@@ -217,7 +214,7 @@ fn environment_overrides_apply_and_are_named() {
     );
     // An override that makes a key of the file wrong blames the file's key,
     // not a variable that is not set.
-    let ca = repo().join("deploy/config/ca.toml");
+    let ca = repo_root().join("deploy/config/ca.toml");
     let err = stderr(&check(&ca, &[("SIGSTACK_CA__KEY__BACKEND", "pkcs11")]));
     assert!(err.contains("ca.key.key_file: unknown field"), "{err}");
     assert!(!err.contains("(from "), "{err}");
@@ -225,7 +222,7 @@ fn environment_overrides_apply_and_are_named() {
 
 #[test]
 fn files_are_checked_when_asked() {
-    let log = repo().join("deploy/config/log.toml");
+    let log = repo_root().join("deploy/config/log.toml");
     let out = Command::new(sigstack_bin())
         .args(["check-config", "--files"])
         .arg(&log)
@@ -245,7 +242,7 @@ fn files_are_checked_when_asked() {
 fn configs_in_the_kubernetes_manifests_are_accepted() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut found = 0;
-    let mut manifests: Vec<PathBuf> = std::fs::read_dir(repo().join("deploy/kubernetes"))
+    let mut manifests: Vec<PathBuf> = std::fs::read_dir(repo_root().join("deploy/kubernetes"))
         .expect("deploy/kubernetes")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
@@ -300,39 +297,18 @@ async fn migrate_applies_the_schema_on_both_backends() {
     let dir = tempfile::tempdir().expect("temp dir");
     let postgres = sigstack_testkit::fresh_postgres_url("migrate").await;
     for (backend, url) in [("sqlite", "migrated.db".to_owned()), ("postgres", postgres)] {
-        let config = dir.path().join(format!("{backend}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "service = \"ct\"\n[server]\nlisten = \"127.0.0.1:1\"\n[database]\nbackend = \"{backend}\"\nurl = \"{url}\"\n\
-                 [ct]\nkey_file = \"k\"\npassword_file = \"p\"\nroots_file = \"r\"\norigin = \"o\"\n"
-            ),
-        )
-        .expect("config");
         for _ in 0..2 {
-            let out = Command::new(sigstack_bin())
-                .args(["migrate", "--config"])
-                .arg(&config)
-                .current_dir(dir.path())
-                .output()
-                .expect("run migrate");
+            let out = migrate(dir.path(), backend, &url);
             assert!(out.status.success(), "{backend}: {}", stderr(&out));
             assert!(String::from_utf8_lossy(&out.stdout).contains("database migrated"));
         }
     }
     assert!(dir.path().join("migrated.db").exists());
-    let config = dir.path().join("down.toml");
-    std::fs::write(
-        &config,
-        "service = \"ct\"\n[server]\nlisten = \"127.0.0.1:1\"\n[database]\nbackend = \"postgres\"\nurl = \"postgres://sigstack@127.0.0.1:1/none\"\n\
-         [ct]\nkey_file = \"k\"\npassword_file = \"p\"\nroots_file = \"r\"\norigin = \"o\"\n",
-    )
-    .expect("config");
-    let out = Command::new(sigstack_bin())
-        .args(["migrate", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run migrate");
+    let out = migrate(
+        dir.path(),
+        "postgres",
+        "postgres://sigstack@127.0.0.1:1/none",
+    );
     assert!(!out.status.success());
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }

@@ -6,26 +6,18 @@
 use std::time::Duration;
 
 use sigstack_e2e::rekor::ClientKey;
-use sigstack_e2e::serve::{Served, keys_init};
+use sigstack_e2e::serve::{LOG_CONFIG, Served, keys_init, only_entry};
 
 /// A batch stays open for 2 s unless 10,000 entries fill it first.
-const CONFIG: &str = r#"service = "log"
-[database]
-backend = "sqlite"
-url = "log.db"
-[log]
-hostname = "rekor.example.test"
-key_file = "keys/rekor.key.pem"
-password_file = "password"
-max_batch = 10000
-max_wait_ms = 2000
-"#;
+fn config() -> String {
+    format!("{LOG_CONFIG}max_batch = 10000\nmax_wait_ms = 2000\n")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_answers_every_request_in_flight_and_commits_the_open_batch() {
     let dir = tempfile::tempdir().expect("temp dir");
     keys_init(dir.path());
-    let mut log = Served::start(dir.path(), "log.toml", CONFIG).await;
+    let mut log = Served::start(dir.path(), "log.toml", &config()).await;
     let key = ClientKey::generate();
     let mut requests = Vec::new();
     for n in 0..40 {
@@ -52,30 +44,15 @@ async fn sigterm_answers_every_request_in_flight_and_commits_the_open_batch() {
             .expect("an answer, not a dropped connection");
         assert_eq!(response.status(), 201, "a request in flight at SIGTERM");
         let body: serde_json::Value = response.json().await.expect("body");
-        let (uuid, value) = body
-            .as_object()
-            .and_then(|o| o.iter().next())
-            .expect("entry");
+        let (uuid, value) = only_entry(&body);
         acknowledged.push((uuid.clone(), value["logIndex"].as_u64().expect("logIndex")));
     }
     let (status, _stopped) = status.await.expect("terminate");
     assert!(status.success(), "exit after SIGTERM: {status}");
 
-    let log = Served::start(dir.path(), "log.toml", CONFIG).await;
+    let log = Served::start(dir.path(), "log.toml", &config()).await;
     for (uuid, index) in &acknowledged {
-        let response = log
-            .http
-            .get(format!("{}/api/v1/log/entries/{uuid}", log.base))
-            .send()
-            .await
-            .expect("GET entry");
-        assert_eq!(response.status(), 200, "{uuid} lost across the shutdown");
-        let body: serde_json::Value = response.json().await.expect("entry");
-        let (_, value) = body
-            .as_object()
-            .and_then(|o| o.iter().next())
-            .expect("entry");
-        assert_eq!(value["logIndex"].as_u64(), Some(*index));
+        assert_eq!(log.log_index_of(uuid).await, Some(*index));
     }
     assert_eq!(acknowledged.len(), 40);
 }

@@ -11,35 +11,7 @@ use serde_json::json;
 use sigstack_ca::dev_issuer::{DevIssuer, TokenRequest};
 use sigstack_e2e::ca::{RequesterKey, unix_now};
 use sigstack_e2e::rekor::ClientKey;
-use sigstack_e2e::serve::{Issuer, Metrics, Served, keys_init, repo_root};
-
-const CA_CONFIG: &str = r#"service = "ca"
-[database]
-backend = "sqlite"
-url = "ca.db"
-[ca]
-chain_file = "keys/ca-chain.pem"
-issuer_config = "issuers.yaml"
-[ca.key]
-backend = "file"
-key_file = "keys/ca-intermediate.key.pem"
-password_file = "password"
-[ca.ct]
-mode = "in_process"
-key_file = "keys/ctlog.key.pem"
-password_file = "password"
-origin = "ct.example.test"
-"#;
-
-const LOG_CONFIG: &str = r#"service = "log"
-[database]
-backend = "sqlite"
-url = "log.db"
-[log]
-hostname = "rekor.example.test"
-key_file = "keys/rekor.key.pem"
-password_file = "password"
-"#;
+use sigstack_e2e::serve::{CA_CONFIG, Issuer, LOG_CONFIG, Metrics, Served, keys_init, repo_root};
 
 /// POSTs a v2 signingCert request; records the token and the proof sent.
 async fn post_cert(
@@ -49,19 +21,10 @@ async fn post_cert(
     signed: &[u8],
     sent: &mut Vec<String>,
 ) -> u16 {
-    let proof = STANDARD.encode(key.sign(signed));
+    let (response, proof) = ca.request_certificate(token, key, signed).await;
     sent.push(token.to_owned());
-    sent.push(proof.clone());
-    ca.http
-        .post(format!("{}/api/v2/signingCert", ca.base))
-        .json(&json!({"credentials": {"oidcIdentityToken": token},
-            "publicKeyRequest": {"publicKey": {"content": key.spki_pem()},
-                "proofOfPossession": proof}}))
-        .send()
-        .await
-        .expect("POST signingCert")
-        .status()
-        .as_u16()
+    sent.push(proof);
+    response.status().as_u16()
 }
 
 async fn post_entry(log: &Served, body: &serde_json::Value) -> u16 {
@@ -358,15 +321,7 @@ async fn metrics_match_the_traffic_sent() {
 
     // Readiness on both listeners; then a graceful stop on SIGTERM.
     for served in [&ca, &log] {
-        let body: serde_json::Value = served
-            .http
-            .get(format!("{}/readyz", served.base))
-            .send()
-            .await
-            .expect("readyz")
-            .json()
-            .await
-            .expect("JSON");
+        let body = served.get_json(&format!("{}/readyz", served.base)).await;
         assert_eq!(body["status"], "ready", "{body}");
         assert_eq!(body["checks"]["database"], "ok");
         assert_eq!(body["checks"]["keys"], "ok");

@@ -3,10 +3,7 @@
 //! CA connects; the same with an unrelated CA is refused, naming the
 //! problem; `sslmode=require` against a server without TLS is refused.
 
-use std::path::Path;
-use std::process::Command;
-
-use sigstack_e2e::sigstack_bin;
+use sigstack_e2e::serve::migrate;
 use sigstack_testkit::postgres_cluster::Cluster;
 
 /// A self-signed CA and a server certificate for 127.0.0.1 it signed:
@@ -26,23 +23,6 @@ fn pki() -> (String, String, String) {
     (ca_cert.pem(), server_cert.pem(), server_key.serialize_pem())
 }
 
-fn migrate(dir: &Path, url: &str) -> std::process::Output {
-    let config = dir.join("migrate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "service = \"ct\"\n[server]\nlisten = \"127.0.0.1:1\"\n[database]\nbackend = \"postgres\"\nurl = \"{url}\"\n\
-             [ct]\nkey_file = \"k\"\npassword_file = \"p\"\nroots_file = \"r\"\norigin = \"o\"\n"
-        ),
-    )
-    .expect("config");
-    Command::new(sigstack_bin())
-        .args(["migrate", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run migrate")
-}
-
 #[test]
 fn verify_full_connects_to_the_right_server_only() {
     let (ca, certificate, key) = pki();
@@ -59,13 +39,13 @@ fn verify_full_connects_to_the_right_server_only() {
             dir.path().join(root).display()
         )
     };
-    let out = migrate(dir.path(), &url("ca.pem"));
+    let out = migrate(dir.path(), "postgres", &url("ca.pem"));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = migrate(dir.path(), &url("other-ca.pem"));
+    let out = migrate(dir.path(), "postgres", &url("other-ca.pem"));
     assert!(!out.status.success(), "an unrelated CA was accepted");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
@@ -76,12 +56,16 @@ fn verify_full_connects_to_the_right_server_only() {
 fn require_refuses_a_server_without_tls() {
     let cluster = Cluster::start();
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = migrate(dir.path(), &format!("{}?sslmode=require", cluster.url()));
+    let out = migrate(
+        dir.path(),
+        "postgres",
+        &format!("{}?sslmode=require", cluster.url()),
+    );
     assert!(
         !out.status.success(),
         "sslmode=require connected without TLS"
     );
-    let out = migrate(dir.path(), &cluster.url());
+    let out = migrate(dir.path(), "postgres", &cluster.url());
     assert!(
         out.status.success(),
         "{}",

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sigstack_e2e::rekor::ClientKey;
-use sigstack_e2e::serve::{Served, keys_init};
+use sigstack_e2e::serve::{Served, keys_init, only_entry};
 use sigstack_testkit::postgres_cluster::Cluster;
 use tokio::sync::Mutex;
 
@@ -68,10 +68,7 @@ async fn readyz_follows_postgres_and_no_acknowledged_entry_is_lost() {
                 match response {
                     Ok(r) if r.status() == 201 => {
                         let body: serde_json::Value = r.json().await.expect("201 body");
-                        let (uuid, value) = body
-                            .as_object()
-                            .and_then(|o| o.iter().next())
-                            .expect("one entry");
+                        let (uuid, value) = only_entry(&body);
                         let index = value["logIndex"].as_u64().expect("logIndex");
                         acked.lock().await.insert(uuid.clone(), index);
                     }
@@ -101,15 +98,7 @@ async fn readyz_follows_postgres_and_no_acknowledged_entry_is_lost() {
     cluster.stop();
     let before_outage = acked_count(&acked).await;
     wait_for_readyz(&log, 503, Duration::from_secs(20)).await;
-    let body: serde_json::Value = log
-        .http
-        .get(format!("{}/readyz", log.admin))
-        .send()
-        .await
-        .expect("readyz")
-        .json()
-        .await
-        .expect("JSON");
+    let body = log.get_json(&format!("{}/readyz", log.admin)).await;
     assert_eq!(body["status"], "unready", "{body}");
     assert_eq!(body["checks"]["database"], "failing", "{body}");
     // The process itself is alive.
@@ -160,29 +149,9 @@ async fn readyz_follows_postgres_and_no_acknowledged_entry_is_lost() {
         "two entries acknowledged at one index"
     );
     for (uuid, index) in &acked {
-        let response = log
-            .http
-            .get(format!("{}/api/v1/log/entries/{uuid}", log.base))
-            .send()
-            .await
-            .expect("GET entry");
-        assert_eq!(response.status(), 200, "acknowledged entry {uuid} is gone");
-        let body: serde_json::Value = response.json().await.expect("entry");
-        let (_, value) = body
-            .as_object()
-            .and_then(|o| o.iter().next())
-            .expect("one entry");
-        assert_eq!(value["logIndex"].as_u64(), Some(*index), "{uuid}");
+        assert_eq!(log.log_index_of(uuid).await, Some(*index), "{uuid}");
     }
-    let info: serde_json::Value = log
-        .http
-        .get(format!("{}/api/v1/log", log.base))
-        .send()
-        .await
-        .expect("log info")
-        .json()
-        .await
-        .expect("JSON");
+    let info = log.get_json(&format!("{}/api/v1/log", log.base)).await;
     let size = info["treeSize"].as_u64().expect("treeSize");
     // Genesis, every acknowledged entry, and perhaps some committed whose
     // answer was lost with the connection.

@@ -313,12 +313,11 @@ pub async fn serve_ct(config: CtServiceConfig, metrics: PrometheusHandle) -> any
             )
             .await?,
         );
-        let log_id = hex::encode(log.log_id());
-        tracing::info!(log_id = %log_id, "CT log");
+        tracing::info!(log_id = %hex::encode(log.log_id()), "CT log");
         let readiness = Arc::new(
             Readiness::new()
                 .with("database", database_check(store))
-                .with("keys", key_loaded(log_id))
+                .with("keys", key_loaded())
                 .with(
                     "sequencer",
                     sequencer_check(Arc::clone(&log), CtLog::engine),

@@ -85,7 +85,7 @@ async fn run_log<S: EngineStore + Ping>(
     let readiness = Arc::new(
         Readiness::new()
             .with("database", database_check(store))
-            .with("keys", key_loaded(log.log_id().to_hex()))
+            .with("keys", key_loaded())
             .with(
                 "sequencer",
                 sequencer_check(Arc::clone(&log), |l| l.engine()),
@@ -148,11 +148,8 @@ pub fn database_check<S: Ping + Clone + 'static>(store: S) -> impl ReadinessChec
 /// A key held in this process's memory, loaded before the service started:
 /// it cannot go away while the process runs (the CA's, which may live in a
 /// token, is probed by signing instead).
-pub fn key_loaded(key_id: String) -> impl ReadinessCheck {
-    CheckFn(move || {
-        tracing::trace!(key_id = %key_id, "key loaded");
-        std::future::ready(Ok(()))
-    })
+pub fn key_loaded() -> impl ReadinessCheck {
+    CheckFn(|| std::future::ready(Ok(())))
 }
 
 /// Ready while every sequencer this process started still runs. There is
