@@ -343,19 +343,6 @@ pub async fn serve_ct(config: CtServiceConfig, metrics: PrometheusHandle) -> any
     })
 }
 
-/// Answers leave at once: without TCP_NODELAY a response written in two
-/// segments waits for the client's delayed ACK.
-pub fn no_delay(
-    listener: tokio::net::TcpListener,
-) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
-    use axum::serve::ListenerExt as _;
-    listener.tap_io(|stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::warn!(error = %e, "TCP_NODELAY");
-        }
-    })
-}
-
 fn read_issuer_config(path: &Path) -> anyhow::Result<IssuerConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading issuer config {}", path.display()))?;

@@ -296,7 +296,7 @@ pub async fn serve_until_stopped(
         tracing::info!(listen = %address, "{what} serving");
         let mut stop = stop_rx.clone();
         servers.spawn(async move {
-            axum::serve(crate::ca::no_delay(socket), router)
+            axum::serve(no_delay(socket), router)
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })
@@ -306,7 +306,7 @@ pub async fn serve_until_stopped(
     }
     // A signal, or a server that ended on its own: either way the others stop too.
     let ended = tokio::select! {
-        () = crate::serve::shutdown_signal() => {
+        () = shutdown_signal() => {
             tracing::info!(drain_secs = drain.as_secs(), "stopping: unready, draining in-flight requests");
             None
         }
@@ -338,6 +338,41 @@ async fn drain_servers(servers: &mut tokio::task::JoinSet<anyhow::Result<()>>, d
             "in-flight requests still running after the drain time: cut"
         );
         servers.abort_all();
+    }
+}
+
+/// Answers leave at once: without TCP_NODELAY a response written in two
+/// segments waits for the client's delayed ACK.
+pub fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt as _;
+    listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::warn!(error = %e, "TCP_NODELAY");
+        }
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
     }
 }
 

@@ -25,11 +25,11 @@ use sigstack_rekor::{RekorConfig, RekorLog};
 use sigstack_store::SqliteStore;
 use tower::ServiceExt as _;
 
-use crate::ca::{CaMaterials, CtPlacement, ca_router, no_delay};
+use crate::ca::{CaMaterials, CtPlacement, ca_router};
 use crate::cli::UpArgs;
 use crate::data_dir::{self, DataDir, Metadata};
 use crate::keys;
-use crate::serve::shutdown_signal;
+use crate::serving::{no_delay, shutdown_signal};
 use crate::trust_export;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";

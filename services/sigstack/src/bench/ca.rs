@@ -92,7 +92,7 @@ async fn bench<S: EngineStore + IssuanceStore + Clone + 'static>(
     let router = crate::serving::with_request_metrics(router, "ca");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let listener = crate::ca::no_delay(listener);
+    let listener = crate::serving::no_delay(listener);
     let ca_task = tokio::spawn(async move { axum::serve(listener, router).await });
 
     let made = Instant::now();
