@@ -102,6 +102,25 @@ impl Up {
         format!("{}{path}", self.base_url())
     }
 
+    /// GET `path`, which must answer 200, as JSON.
+    ///
+    /// # Panics
+    /// When the request fails, the status is not 200 or the body not JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.http.get(self.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.expect("JSON")
+    }
+
+    /// GET `path` as text, whatever the status.
+    ///
+    /// # Panics
+    /// When the request fails or the body is not text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.http.get(self.url(path)).send().await.expect("GET");
+        response.text().await.expect("text")
+    }
+
     /// SIGKILL: nothing gets to run at exit.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -73,18 +73,12 @@ async fn sign_once(up: &Up, email: &str) -> Signed {
     }
 }
 
-async fn get_json(up: &Up, path: &str) -> Value {
-    let response = up.http.get(up.url(path)).send().await.expect("GET");
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.expect("JSON")
-}
-
 /// Tree sizes of the transparency log and the CT log.
 async fn sizes(up: &Up) -> (u64, u64) {
-    let rekor = get_json(up, "/api/v1/log").await["treeSize"]
+    let rekor = up.get_json("/api/v1/log").await["treeSize"]
         .as_u64()
         .expect("treeSize");
-    let ct = get_json(up, "/ct/v1/get-sth").await["tree_size"]
+    let ct = up.get_json("/ct/v1/get-sth").await["tree_size"]
         .as_u64()
         .expect("tree_size");
     (rekor, ct)
@@ -185,7 +179,9 @@ async fn up_issues_logs_and_keeps_every_entry_across_sigkill() {
     let up = Up::start_with(&data, None).await;
     assert_eq!(up.port, port);
     assert_eq!(sizes(&up).await, before, "both trees kept their size");
-    let again = get_json(&up, &format!("/api/v1/log/entries/{}", signed.entry_id)).await;
+    let again = up
+        .get_json(&format!("/api/v1/log/entries/{}", signed.entry_id))
+        .await;
     assert_eq!(
         again[&signed.entry_id]["body"], signed.entry["body"],
         "the entry survived the kill"
@@ -194,17 +190,9 @@ async fn up_issues_logs_and_keeps_every_entry_across_sigkill() {
     sign_once(&up, "bob@example.com").await;
     assert_eq!(sizes(&up).await, (before.0 + 1, before.1 + 1));
     // Ready, and /metrics on the same port counts what this process did.
-    let ready = get_json(&up, "/readyz").await;
+    let ready = up.get_json("/readyz").await;
     assert_eq!(ready["status"], "ready", "{ready}");
-    let text = up
-        .http
-        .get(up.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = up.get_text("/metrics").await;
     let metrics = sigstack_e2e::serve::Metrics::parse(&text);
     assert_eq!(metrics.value("fulcio_new_certs", &[]), 1.0);
     assert_eq!(metrics.value("rekor_new_entries", &[]), 1.0);
@@ -268,15 +256,7 @@ async fn trust_files_match_what_the_stack_signs_with() {
     assert_eq!(root["timestampAuthorities"], json!([]));
 
     // The transparency log: the key it serves and signs entries with.
-    let pem = up
-        .http
-        .get(up.url("/api/v1/log/publicKey"))
-        .send()
-        .await
-        .expect("publicKey")
-        .text()
-        .await
-        .expect("PEM");
+    let pem = up.get_text("/api/v1/log/publicKey").await;
     let rekor_spki = pem_to_der(&pem);
     let tlogs = root["tlogs"].as_array().expect("tlogs");
     assert_eq!(tlogs.len(), 1);
@@ -376,7 +356,7 @@ async fn trust_files_match_what_the_stack_signs_with() {
     assert_eq!(config["rekorTlogConfig"], json!({"selector": "ANY"}));
     assert_eq!(config["tsaConfig"], json!({"selector": "ANY"}));
     assert_eq!(config["tsaUrls"], json!([]));
-    let discovery = get_json(&up, "/oidc/.well-known/openid-configuration").await;
+    let discovery = up.get_json("/oidc/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], oidc, "the issuer the tokens name");
 
     let both = read_json(&trust.join("trust_config.json"));
@@ -500,9 +480,9 @@ async fn a_restart_without_flags_keeps_the_recorded_host_and_port() {
         root["tlogs"][0]["baseUrl"],
         format!("http://localhost:{port}")
     );
-    let head = get_json(&up, "/api/v1/log").await;
+    let head = up.get_json("/api/v1/log").await;
     let checkpoint = head["signedTreeHead"].as_str().expect("signedTreeHead");
     assert!(checkpoint.starts_with("localhost - "), "{checkpoint}");
-    let discovery = get_json(&up, "/oidc/.well-known/openid-configuration").await;
+    let discovery = up.get_json("/oidc/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], format!("http://localhost:{port}/oidc"));
 }

@@ -98,15 +98,7 @@ async fn sigstore_python_loads_the_trust_files_signs_and_verifies() {
             .is_some_and(|v| v.starts_with("4.5.")),
         "{loaded}"
     );
-    let pem = up
-        .http
-        .get(up.url("/api/v1/log/publicKey"))
-        .send()
-        .await
-        .expect("publicKey")
-        .text()
-        .await
-        .expect("PEM");
+    let pem = up.get_text("/api/v1/log/publicKey").await;
     let rekor_id = hex::encode(Sha256::digest(pem_to_der(&pem)));
     let ct_pem = std::fs::read_to_string(trust.join("ctlog.pub.pem")).expect("CT key");
     let ct_id = hex::encode(Sha256::digest(pem_to_der(&ct_pem)));

@@ -23,7 +23,7 @@ use crate::backend::with_store;
 use crate::cli::KeySource;
 use crate::config::{CaCtConfig, CaServiceConfig, CtServiceConfig};
 use crate::keys;
-use crate::serve::{admin, database_check, key_loaded, sequencer_check};
+use crate::serve::{admin, database_check, log_readiness, sequencer_check};
 use crate::serving::{
     CheckFn, Listener, Readiness, health_routes, serve_until_stopped, with_request_metrics,
 };
@@ -314,15 +314,7 @@ pub async fn serve_ct(config: CtServiceConfig, metrics: PrometheusHandle) -> any
             .await?,
         );
         tracing::info!(log_id = %hex::encode(log.log_id()), "CT log");
-        let readiness = Arc::new(
-            Readiness::new()
-                .with("database", database_check(store))
-                .with("keys", key_loaded())
-                .with(
-                    "sequencer",
-                    sequencer_check(Arc::clone(&log), CtLog::engine),
-                ),
-        );
+        let readiness = Arc::new(log_readiness(store, &log, CtLog::engine));
         let router =
             health_routes(Arc::clone(&readiness)).merge(sigstack_ctlog::api::router(log.clone()));
         serve_until_stopped(

@@ -100,6 +100,21 @@ impl DataDir {
         self.root.join(TRUST)
     }
 
+    /// The metadata of a directory `up` has made, for the commands that
+    /// need one (`token`, `trust export --data-dir`).
+    ///
+    /// # Errors
+    /// As [`DataDir::read_metadata`], and a directory `up` has not made.
+    pub fn existing_metadata(&self) -> anyhow::Result<Metadata> {
+        self.read_metadata()?.with_context(|| {
+            format!(
+                "{} is not a sigstack data directory (run `sigstack up --data-dir {}` once)",
+                self.root.display(),
+                self.root.display()
+            )
+        })
+    }
+
     /// The metadata, or `None` for a directory `up` has not made yet.
     ///
     /// # Errors

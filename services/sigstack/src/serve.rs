@@ -82,15 +82,7 @@ async fn run_log<S: EngineStore + Ping>(
     rekor.engine.max_batch = section.max_batch;
     rekor.engine.max_wait = Duration::from_millis(section.max_wait_ms);
     let log = Arc::new(RekorLog::open(store.clone(), rekor, signer).await?);
-    let readiness = Arc::new(
-        Readiness::new()
-            .with("database", database_check(store))
-            .with("keys", key_loaded())
-            .with(
-                "sequencer",
-                sequencer_check(Arc::clone(&log), |l| l.engine()),
-            ),
-    );
+    let readiness = Arc::new(log_readiness(store, &log, RekorLog::engine));
     let router = health_routes(Arc::clone(&readiness)).merge(sigstack_rekor::api::router(
         Arc::clone(&log),
         section.body_limit_bytes,
@@ -143,6 +135,23 @@ pub fn database_check<S: Ping + Clone + 'static>(store: S) -> impl ReadinessChec
                 .map_err(|e| sigstack_engine::error_chain(&e))
         }
     })
+}
+
+/// The readiness of a log service (the transparency log, the CT log): its
+/// database, its key (in memory) and its sequencer.
+pub fn log_readiness<L, S>(
+    store: S,
+    log: &Arc<L>,
+    engine: fn(&L) -> &sigstack_engine::Engine<S>,
+) -> Readiness
+where
+    L: Send + Sync + 'static,
+    S: EngineStore + Ping + Clone + 'static,
+{
+    Readiness::new()
+        .with("database", database_check(store))
+        .with("keys", key_loaded())
+        .with("sequencer", sequencer_check(Arc::clone(log), engine))
 }
 
 /// A key held in this process's memory, loaded before the service started:

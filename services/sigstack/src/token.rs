@@ -9,13 +9,7 @@ use crate::data_dir::DataDir;
 
 pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data_dir);
-    let metadata = dir.read_metadata()?.with_context(|| {
-        format!(
-            "{} is not a sigstack data directory (run `sigstack up --data-dir {}` once)",
-            dir.root().display(),
-            dir.root().display()
-        )
-    })?;
+    let metadata = dir.existing_metadata()?;
     let issuer = dir.dev_issuer(&metadata)?;
     let mut request = TokenRequest::new(args.subject.clone());
     request.audience.clone_from(&args.audience);

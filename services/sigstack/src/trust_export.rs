@@ -34,13 +34,7 @@ pub fn export(args: &TrustExportArgs) -> anyhow::Result<()> {
     let (material, out) = match &args.data_dir {
         Some(dir) => {
             let dir = DataDir::new(dir);
-            let metadata = dir.read_metadata()?.with_context(|| {
-                format!(
-                    "{} is not a sigstack data directory (run `sigstack up --data-dir {}` once)",
-                    dir.root().display(),
-                    dir.root().display()
-                )
-            })?;
+            let metadata = dir.existing_metadata()?;
             let out = args.out.clone().unwrap_or_else(|| dir.trust());
             (from_data_dir(&dir, &metadata)?, out)
         }
